@@ -1,0 +1,197 @@
+//! File access for passes: the real file system, an in-memory one for tests,
+//! and an overlay that shows the files as the fixes applied so far left them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::RwLock;
+
+/// One directory entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    pub name: String,
+    pub is_dir: bool,
+    pub is_symlink: bool,
+    /// Bytes on disk for files (0 for directories).
+    pub size: u64,
+}
+
+/// Read-only file access.
+pub trait Fs: Send + Sync {
+    fn read(&self, path: &Path) -> Option<Vec<u8>>;
+    fn is_file(&self, path: &Path) -> bool;
+    fn is_dir(&self, path: &Path) -> bool;
+    /// Entries of a directory, sorted by name.
+    fn list(&self, path: &Path) -> Vec<DirEntry>;
+}
+
+/// The real file system.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RealFs;
+
+impl Fs for RealFs {
+    fn read(&self, path: &Path) -> Option<Vec<u8>> {
+        std::fs::read(path).ok()
+    }
+    fn is_file(&self, path: &Path) -> bool {
+        path.is_file()
+    }
+    fn is_dir(&self, path: &Path) -> bool {
+        path.is_dir()
+    }
+    fn list(&self, path: &Path) -> Vec<DirEntry> {
+        let Ok(rd) = std::fs::read_dir(path) else {
+            return Vec::new();
+        };
+        let mut out: Vec<DirEntry> = rd
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let meta = e.metadata().ok()?;
+                let ft = e.file_type().ok()?;
+                Some(DirEntry {
+                    name: e.file_name().to_string_lossy().into_owned(),
+                    is_dir: meta.is_dir() && !ft.is_symlink(),
+                    is_symlink: ft.is_symlink(),
+                    size: if meta.is_file() { allocated_or_len(&meta) } else { 0 },
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+}
+
+/// The apparent size of a file (what `docker build` sends).
+fn allocated_or_len(meta: &std::fs::Metadata) -> u64 {
+    meta.len()
+}
+
+/// An in-memory tree, for tests and fuzzing.
+#[derive(Debug, Default, Clone)]
+pub struct MemFs {
+    files: BTreeMap<PathBuf, Vec<u8>>,
+}
+
+impl MemFs {
+    pub fn new() -> MemFs {
+        MemFs::default()
+    }
+    pub fn with(mut self, path: impl Into<PathBuf>, content: impl Into<Vec<u8>>) -> MemFs {
+        self.files.insert(path.into(), content.into());
+        self
+    }
+    pub fn insert(&mut self, path: impl Into<PathBuf>, content: impl Into<Vec<u8>>) {
+        self.files.insert(path.into(), content.into());
+    }
+}
+
+impl Fs for MemFs {
+    fn read(&self, path: &Path) -> Option<Vec<u8>> {
+        self.files.get(path).cloned()
+    }
+    fn is_file(&self, path: &Path) -> bool {
+        self.files.contains_key(path)
+    }
+    fn is_dir(&self, path: &Path) -> bool {
+        self.files.keys().any(|p| p.starts_with(path) && p != path)
+    }
+    fn list(&self, path: &Path) -> Vec<DirEntry> {
+        let mut out: BTreeMap<String, DirEntry> = BTreeMap::new();
+        for (p, content) in &self.files {
+            let Ok(rest) = p.strip_prefix(path) else { continue };
+            let mut comps = rest.components();
+            let Some(first) = comps.next() else { continue };
+            let name = first.as_os_str().to_string_lossy().into_owned();
+            let is_dir = comps.next().is_some();
+            let e = out.entry(name.clone()).or_insert(DirEntry { name, is_dir, is_symlink: false, size: 0 });
+            if !is_dir {
+                e.size = content.len() as u64;
+            }
+        }
+        out.into_values().collect()
+    }
+}
+
+/// Files as the fixes applied so far left them, over a base file system.
+pub struct Overlay<'a> {
+    base: &'a dyn Fs,
+    /// `None`: deleted.
+    changed: RwLock<BTreeMap<PathBuf, Option<Vec<u8>>>>,
+}
+
+impl<'a> Overlay<'a> {
+    pub fn new(base: &'a dyn Fs) -> Overlay<'a> {
+        Overlay { base, changed: RwLock::new(BTreeMap::new()) }
+    }
+
+    pub fn set(&self, path: &Path, content: Vec<u8>) {
+        self.changed.write().unwrap_or_else(|e| e.into_inner()).insert(path.to_path_buf(), Some(content));
+    }
+
+    /// Files changed through the overlay: path → new content.
+    pub fn changes(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        self.changed
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter_map(|(p, c)| c.clone().map(|c| (p.clone(), c)))
+            .collect()
+    }
+
+    pub fn base(&self) -> &'a dyn Fs {
+        self.base
+    }
+}
+
+impl Fs for Overlay<'_> {
+    fn read(&self, path: &Path) -> Option<Vec<u8>> {
+        if let Some(c) = self.changed.read().unwrap_or_else(|e| e.into_inner()).get(path) {
+            return c.clone();
+        }
+        self.base.read(path)
+    }
+    fn is_file(&self, path: &Path) -> bool {
+        if let Some(c) = self.changed.read().unwrap_or_else(|e| e.into_inner()).get(path) {
+            return c.is_some();
+        }
+        self.base.is_file(path)
+    }
+    fn is_dir(&self, path: &Path) -> bool {
+        self.base.is_dir(path)
+    }
+    fn list(&self, path: &Path) -> Vec<DirEntry> {
+        let mut entries = self.base.list(path);
+        for (p, c) in self.changed.read().unwrap_or_else(|e| e.into_inner()).iter() {
+            if p.parent() == Some(path) {
+                let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                entries.retain(|e| e.name != name);
+                if let Some(c) = c {
+                    entries.push(DirEntry { name, is_dir: false, is_symlink: false, size: c.len() as u64 });
+                }
+            }
+        }
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        entries
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memfs_lists_dirs_and_files() {
+        let fs = MemFs::new().with("/c/a.txt", "x").with("/c/sub/b.txt", "yy");
+        let names: Vec<_> = fs.list(Path::new("/c")).into_iter().map(|e| (e.name, e.is_dir)).collect();
+        assert_eq!(names, [("a.txt".to_string(), false), ("sub".to_string(), true)]);
+        assert!(fs.is_dir(Path::new("/c/sub")));
+    }
+
+    #[test]
+    fn overlay_shadows_base() {
+        let base = MemFs::new().with("/c/.dockerignore", "a");
+        let o = Overlay::new(&base);
+        o.set(Path::new("/c/.dockerignore"), b"b".to_vec());
+        assert_eq!(o.read(Path::new("/c/.dockerignore")).unwrap(), b"b");
+        assert_eq!(o.list(Path::new("/c"))[0].size, 1);
+    }
+}

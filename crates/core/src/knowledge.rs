@@ -1,0 +1,287 @@
+//! What dockfix knows about package managers, in one table used by every
+//! pass: manifests and lock files, install commands, cache directories (and
+//! the environment variables that move them), and what disables caching.
+
+/// A language ecosystem (or the OS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Ecosystem {
+    Python,
+    Node,
+    Go,
+    Rust,
+    Java,
+    Ruby,
+    Php,
+    System,
+}
+
+/// Where a package manager keeps its download cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheDir {
+    /// Under the user's home: `~/<rel>`.
+    Home(&'static str),
+    /// A fixed absolute path.
+    Absolute(&'static str),
+}
+
+/// Everything dockfix knows about one package manager.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Manager {
+    pub name: &'static str,
+    pub ecosystem: Ecosystem,
+    /// Executables that run it.
+    pub programs: &'static [&'static str],
+    /// Subcommands that install or download dependencies.
+    pub install_verbs: &'static [&'static str],
+    /// Files that declare dependencies.
+    pub manifests: &'static [&'static str],
+    /// Files that pin them.
+    pub lockfiles: &'static [&'static str],
+    /// Other files the install reads when present (config, release bundles).
+    pub config_files: &'static [&'static str],
+    /// Default cache directories.
+    pub caches: &'static [CacheDir],
+    /// Environment variables that move the cache (the first one set wins).
+    pub cache_env: &'static [&'static str],
+    /// Command-line flags that turn the cache off.
+    pub no_cache_flags: &'static [&'static str],
+    /// Environment variables that turn the cache off.
+    pub no_cache_env: &'static [&'static str],
+}
+
+const fn m(name: &'static str, ecosystem: Ecosystem) -> Manager {
+    Manager {
+        name,
+        ecosystem,
+        programs: &[],
+        install_verbs: &[],
+        manifests: &[],
+        lockfiles: &[],
+        config_files: &[],
+        caches: &[],
+        cache_env: &[],
+        no_cache_flags: &[],
+        no_cache_env: &[],
+    }
+}
+
+/// The table.
+pub static MANAGERS: &[Manager] = &[
+    Manager {
+        programs: &["pip", "pip3"],
+        install_verbs: &["install", "download", "wheel"],
+        manifests: &["requirements.txt", "pyproject.toml", "setup.py", "setup.cfg"],
+        lockfiles: &["requirements.lock", "constraints.txt"],
+        config_files: &["pip.conf"],
+        caches: &[CacheDir::Home(".cache/pip")],
+        cache_env: &["PIP_CACHE_DIR"],
+        no_cache_flags: &["--no-cache-dir"],
+        no_cache_env: &["PIP_NO_CACHE_DIR"],
+        ..m("pip", Ecosystem::Python)
+    },
+    Manager {
+        programs: &["uv"],
+        install_verbs: &["sync", "pip"],
+        manifests: &["pyproject.toml"],
+        lockfiles: &["uv.lock"],
+        config_files: &["uv.toml", ".python-version"],
+        caches: &[CacheDir::Home(".cache/uv")],
+        cache_env: &["UV_CACHE_DIR"],
+        no_cache_flags: &["--no-cache", "-n"],
+        no_cache_env: &["UV_NO_CACHE"],
+        ..m("uv", Ecosystem::Python)
+    },
+    Manager {
+        programs: &["poetry"],
+        install_verbs: &["install", "sync"],
+        manifests: &["pyproject.toml"],
+        lockfiles: &["poetry.lock"],
+        config_files: &["poetry.toml"],
+        caches: &[CacheDir::Home(".cache/pypoetry")],
+        cache_env: &["POETRY_CACHE_DIR"],
+        no_cache_flags: &["--no-cache"],
+        no_cache_env: &[],
+        ..m("poetry", Ecosystem::Python)
+    },
+    Manager {
+        programs: &["pdm"],
+        install_verbs: &["install", "sync"],
+        manifests: &["pyproject.toml"],
+        lockfiles: &["pdm.lock"],
+        config_files: &["pdm.toml"],
+        caches: &[CacheDir::Home(".cache/pdm")],
+        cache_env: &["PDM_CACHE_DIR"],
+        ..m("pdm", Ecosystem::Python)
+    },
+    Manager {
+        programs: &["pipenv"],
+        install_verbs: &["install", "sync"],
+        manifests: &["Pipfile"],
+        lockfiles: &["Pipfile.lock"],
+        caches: &[CacheDir::Home(".cache/pipenv"), CacheDir::Home(".cache/pip")],
+        cache_env: &["PIPENV_CACHE_DIR"],
+        ..m("pipenv", Ecosystem::Python)
+    },
+    Manager {
+        programs: &["npm"],
+        install_verbs: &["install", "i", "ci", "add"],
+        manifests: &["package.json"],
+        lockfiles: &["package-lock.json", "npm-shrinkwrap.json"],
+        config_files: &[".npmrc"],
+        caches: &[CacheDir::Home(".npm")],
+        cache_env: &["npm_config_cache", "NPM_CONFIG_CACHE"],
+        ..m("npm", Ecosystem::Node)
+    },
+    Manager {
+        programs: &["yarn"],
+        install_verbs: &["install", ""],
+        manifests: &["package.json"],
+        lockfiles: &["yarn.lock"],
+        config_files: &[".yarnrc", ".yarnrc.yml", ".npmrc", ".yarn/releases", ".yarn/plugins", ".yarn/patches"],
+        caches: &[CacheDir::Home(".cache/yarn")],
+        cache_env: &["YARN_CACHE_FOLDER"],
+        ..m("yarn", Ecosystem::Node)
+    },
+    Manager {
+        programs: &["pnpm"],
+        install_verbs: &["install", "i", "fetch"],
+        manifests: &["package.json", "pnpm-workspace.yaml"],
+        lockfiles: &["pnpm-lock.yaml"],
+        config_files: &[".npmrc", ".pnpmfile.cjs"],
+        caches: &[CacheDir::Home(".local/share/pnpm/store")],
+        cache_env: &["npm_config_store_dir", "PNPM_STORE_DIR"],
+        ..m("pnpm", Ecosystem::Node)
+    },
+    Manager {
+        programs: &["bun"],
+        install_verbs: &["install", "i"],
+        manifests: &["package.json"],
+        lockfiles: &["bun.lockb", "bun.lock"],
+        config_files: &["bunfig.toml", ".npmrc"],
+        caches: &[CacheDir::Home(".bun/install/cache")],
+        cache_env: &["BUN_INSTALL_CACHE_DIR"],
+        no_cache_flags: &["--no-cache"],
+        ..m("bun", Ecosystem::Node)
+    },
+    Manager {
+        programs: &["go"],
+        install_verbs: &["mod", "build", "install", "get"],
+        manifests: &["go.mod"],
+        lockfiles: &["go.sum"],
+        config_files: &["go.work", "go.work.sum"],
+        caches: &[CacheDir::Absolute("/go/pkg/mod"), CacheDir::Home(".cache/go-build")],
+        cache_env: &["GOMODCACHE", "GOCACHE"],
+        ..m("go", Ecosystem::Go)
+    },
+    Manager {
+        programs: &["cargo"],
+        install_verbs: &["build", "install", "fetch", "chef"],
+        manifests: &["Cargo.toml"],
+        lockfiles: &["Cargo.lock"],
+        config_files: &[".cargo/config.toml", ".cargo/config", "rust-toolchain.toml", "rust-toolchain"],
+        caches: &[CacheDir::Home(".cargo/registry"), CacheDir::Home(".cargo/git")],
+        cache_env: &["CARGO_HOME"],
+        ..m("cargo", Ecosystem::Rust)
+    },
+    Manager {
+        programs: &["mvn", "mvnw", "./mvnw"],
+        install_verbs: &["dependency:go-offline", "dependency:resolve", "package", "install", "verify"],
+        manifests: &["pom.xml"],
+        config_files: &[".mvn", "mvnw"],
+        caches: &[CacheDir::Home(".m2/repository")],
+        cache_env: &["MAVEN_OPTS"],
+        ..m("maven", Ecosystem::Java)
+    },
+    Manager {
+        programs: &["gradle", "gradlew", "./gradlew"],
+        install_verbs: &["dependencies", "build", "assemble", "bootJar", "shadowJar", "installDist"],
+        manifests: &["build.gradle", "build.gradle.kts", "settings.gradle", "settings.gradle.kts"],
+        lockfiles: &["gradle.lockfile"],
+        config_files: &["gradle.properties", "gradle", "gradlew"],
+        caches: &[CacheDir::Home(".gradle/caches")],
+        cache_env: &["GRADLE_USER_HOME"],
+        ..m("gradle", Ecosystem::Java)
+    },
+    Manager {
+        programs: &["bundle", "bundler"],
+        install_verbs: &["install"],
+        manifests: &["Gemfile"],
+        lockfiles: &["Gemfile.lock"],
+        config_files: &[".bundle/config"],
+        caches: &[CacheDir::Home(".bundle/cache")],
+        cache_env: &["BUNDLE_USER_CACHE"],
+        ..m("bundler", Ecosystem::Ruby)
+    },
+    Manager {
+        programs: &["composer"],
+        install_verbs: &["install"],
+        manifests: &["composer.json"],
+        lockfiles: &["composer.lock"],
+        caches: &[CacheDir::Home(".composer/cache")],
+        cache_env: &["COMPOSER_CACHE_DIR", "COMPOSER_HOME"],
+        no_cache_flags: &["--no-cache"],
+        ..m("composer", Ecosystem::Php)
+    },
+    Manager {
+        programs: &["apt-get", "apt"],
+        install_verbs: &["install", "update", "upgrade", "dist-upgrade"],
+        caches: &[CacheDir::Absolute("/var/cache/apt"), CacheDir::Absolute("/var/lib/apt")],
+        ..m("apt", Ecosystem::System)
+    },
+    Manager {
+        programs: &["apk"],
+        install_verbs: &["add", "update", "upgrade"],
+        caches: &[CacheDir::Absolute("/etc/apk/cache")],
+        no_cache_flags: &["--no-cache"],
+        ..m("apk", Ecosystem::System)
+    },
+    Manager {
+        programs: &["dnf", "microdnf", "yum"],
+        install_verbs: &["install", "update", "upgrade", "makecache"],
+        caches: &[CacheDir::Absolute("/var/cache/dnf"), CacheDir::Absolute("/var/cache/yum")],
+        ..m("dnf", Ecosystem::System)
+    },
+    Manager {
+        programs: &["zypper"],
+        install_verbs: &["install", "in", "refresh", "ref", "update", "up"],
+        caches: &[CacheDir::Absolute("/var/cache/zypp")],
+        ..m("zypper", Ecosystem::System)
+    },
+];
+
+/// A manager by name.
+pub fn manager(name: &str) -> Option<&'static Manager> {
+    MANAGERS.iter().find(|m| m.name == name)
+}
+
+/// The manager a program name belongs to (`pip3` → pip).
+pub fn manager_for_program(program: &str) -> Option<&'static Manager> {
+    let p = program.rsplit('/').next().unwrap_or(program);
+    // pip3.11, python3.12 -m pip are handled by callers; strip a version suffix.
+    let base = p.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    MANAGERS.iter().find(|m| m.programs.iter().any(|x| x.rsplit('/').next() == Some(p) || *x == base))
+}
+
+/// True for a file name that looks like a pip requirements file.
+pub fn is_requirements_file(name: &str) -> bool {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    (base.starts_with("requirements") && (base.ends_with(".txt") || base.ends_with(".in")))
+        || base.ends_with(".lock") && base.starts_with("requirements")
+        || base == "constraints.txt"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn programs_map_to_managers() {
+        assert_eq!(manager_for_program("pip3").unwrap().name, "pip");
+        assert_eq!(manager_for_program("/usr/local/bin/pip3.11").unwrap().name, "pip");
+        assert_eq!(manager_for_program("apt-get").unwrap().name, "apt");
+        assert_eq!(manager_for_program("./gradlew").unwrap().name, "gradle");
+        assert!(manager_for_program("make").is_none());
+        assert!(is_requirements_file("requirements-dev.txt"));
+        assert!(!is_requirements_file("setup.py"));
+    }
+}

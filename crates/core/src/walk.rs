@@ -1,0 +1,323 @@
+//! The build state in effect at each instruction of a stage: working
+//! directory, user, environment and build arguments, as far as the
+//! Dockerfile alone tells them.
+
+use std::collections::BTreeMap;
+
+use dockfix_syntax::{Document, Kind, Stage};
+
+/// The working directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Workdir {
+    /// An absolute path (normalized, no trailing slash except `/`).
+    Abs(String),
+    /// Relative to whatever the base image set (`""` is the base's own).
+    Base(String),
+    /// Depends on something unknown (an unset variable).
+    Unknown,
+}
+
+impl Workdir {
+    /// Resolves a path (as written after variable expansion) against this
+    /// working directory.
+    pub fn join(&self, path: &str) -> Workdir {
+        if path.starts_with('/') {
+            return Workdir::Abs(normalize(path));
+        }
+        match self {
+            Workdir::Abs(base) => Workdir::Abs(normalize(&format!("{base}/{path}"))),
+            Workdir::Base(rel) => Workdir::Base(normalize_rel(&format!("{rel}/{path}"))),
+            Workdir::Unknown => Workdir::Unknown,
+        }
+    }
+
+    /// True if `self` is `other` or lies under it.
+    pub fn is_within(&self, other: &Workdir) -> Option<bool> {
+        match (self, other) {
+            (Workdir::Abs(a), Workdir::Abs(b)) => Some(is_under(a, b)),
+            (Workdir::Base(a), Workdir::Base(b)) => Some(is_under_rel(a, b)),
+            _ => None,
+        }
+    }
+
+    /// The path of `self` relative to `base`, when `self` is within it.
+    pub fn relative_to(&self, base: &Workdir) -> Option<String> {
+        let (a, b) = match (self, base) {
+            (Workdir::Abs(a), Workdir::Abs(b)) => (a.as_str(), b.as_str()),
+            (Workdir::Base(a), Workdir::Base(b)) => (a.as_str(), b.as_str()),
+            _ => return None,
+        };
+        if a == b {
+            return Some(String::new());
+        }
+        let b = if b == "/" || b.is_empty() { String::new() } else { format!("{b}/") };
+        let a = if b.is_empty() { a.trim_start_matches('/') } else { a };
+        a.strip_prefix(b.as_str()).map(str::to_string).or_else(|| b.is_empty().then(|| a.to_string()))
+    }
+}
+
+fn is_under(a: &str, b: &str) -> bool {
+    b == "/" || a == b || a.starts_with(&format!("{b}/"))
+}
+
+fn is_under_rel(a: &str, b: &str) -> bool {
+    b.is_empty() || a == b || a.starts_with(&format!("{b}/"))
+}
+
+/// Normalizes an absolute path: collapses `//`, `.` and `..`.
+pub fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in path.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+fn normalize_rel(path: &str) -> String {
+    normalize(path).trim_start_matches('/').to_string()
+}
+
+/// The state before an instruction runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State {
+    pub workdir: Workdir,
+    /// The user set by `USER` in this stage (None: the base image's, usually root).
+    pub user: Option<String>,
+    /// Known environment (`ENV` of this stage and of stages it is built on).
+    pub env: BTreeMap<String, String>,
+    /// Build arguments in scope, with their defaults.
+    pub args: BTreeMap<String, Option<String>>,
+}
+
+impl State {
+    /// The value of a variable, from ENV or an ARG default.
+    pub fn var(&self, name: &str) -> Option<&str> {
+        self.env.get(name).map(String::as_str).or_else(|| self.args.get(name).and_then(|v| v.as_deref()))
+    }
+
+    /// True if the user is known to be root (no USER set, or USER root/0).
+    pub fn is_root(&self) -> bool {
+        match &self.user {
+            None => true,
+            Some(u) => {
+                let name = u.split(':').next().unwrap_or(u);
+                name == "root" || name == "0"
+            }
+        }
+    }
+
+    /// Expands `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}`,
+    /// `${VAR:+alt}`, `${VAR+alt}` the way BuildKit expands words. `None`
+    /// when a variable is unknown or the syntax is beyond these forms.
+    pub fn expand(&self, word: &str) -> Option<String> {
+        expand_with(word, &|n| self.var(n).map(str::to_string))
+    }
+}
+
+/// Variable expansion with a lookup function.
+pub fn expand_with(word: &str, get: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    let b = word.as_bytes();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'\\' if i + 1 < b.len() => {
+                out.push(word[i + 1..].chars().next()?);
+                i += 1 + word[i + 1..].chars().next()?.len_utf8();
+            }
+            b'$' => {
+                if b.get(i + 1) == Some(&b'{') {
+                    let end = word[i..].find('}')? + i;
+                    let inner = &word[i + 2..end];
+                    let name_end =
+                        inner.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(inner.len());
+                    let (name, op) = inner.split_at(name_end);
+                    let val = get(name);
+                    let v = match op {
+                        "" => val?,
+                        _ if op.starts_with(":-") => {
+                            val.filter(|v| !v.is_empty()).unwrap_or_else(|| op[2..].to_string())
+                        }
+                        _ if op.starts_with('-') => val.unwrap_or_else(|| op[1..].to_string()),
+                        _ if op.starts_with(":+") => {
+                            if val.is_some_and(|v| !v.is_empty()) {
+                                op[2..].to_string()
+                            } else {
+                                String::new()
+                            }
+                        }
+                        _ if op.starts_with('+') => {
+                            if val.is_some() {
+                                op[1..].to_string()
+                            } else {
+                                String::new()
+                            }
+                        }
+                        _ => return None,
+                    };
+                    out.push_str(&v);
+                    i = end + 1;
+                } else {
+                    let rest = &word[i + 1..];
+                    let n = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
+                    if n == 0 {
+                        out.push('$');
+                        i += 1;
+                    } else {
+                        out.push_str(&get(&rest[..n])?);
+                        i += 1 + n;
+                    }
+                }
+            }
+            _ => {
+                let c = word[i..].chars().next()?;
+                out.push(c);
+                i += c.len_utf8();
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The state before each instruction of a stage (`states[k]` is the state
+/// before `doc.instructions[stage.body.start + k]`), and after the last.
+pub fn stage_states(doc: &Document, stage: &Stage) -> Vec<State> {
+    let all = doc.stages();
+    let mut cache: BTreeMap<usize, State> = BTreeMap::new();
+    states_rec(doc, &all, stage.index, &mut cache, 0)
+}
+
+fn initial_state(doc: &Document, all: &[Stage], idx: usize, cache: &mut BTreeMap<usize, State>, depth: usize) -> State {
+    let stage = &all[idx];
+    // Global ARGs are in scope for FROM only; a stage re-declares them with ARG.
+    let base = stage.base.to_ascii_lowercase();
+    if depth < 16 {
+        if let Some(parent) = all[..idx].iter().rev().find(|s| s.name.as_deref() == Some(base.as_str())) {
+            if let Some(s) = cache.get(&parent.index) {
+                return s.clone();
+            }
+            let st = states_rec(doc, all, parent.index, cache, depth + 1);
+            if let Some(last) = st.last() {
+                cache.insert(parent.index, last.clone());
+                return last.clone();
+            }
+        }
+    }
+    State { workdir: Workdir::Base(String::new()), user: None, env: BTreeMap::new(), args: BTreeMap::new() }
+}
+
+fn states_rec(
+    doc: &Document,
+    all: &[Stage],
+    idx: usize,
+    cache: &mut BTreeMap<usize, State>,
+    depth: usize,
+) -> Vec<State> {
+    let stage = &all[idx];
+    let globals: BTreeMap<String, Option<String>> =
+        doc.instructions[doc.global_args()].iter().filter(|i| i.kind == Kind::Arg).flat_map(|i| i.pairs()).collect();
+    let mut st = initial_state(doc, all, idx, cache, depth);
+    let mut out = Vec::with_capacity(stage.body.len() + 1);
+    for ins in &doc.instructions[stage.body.clone()] {
+        out.push(st.clone());
+        match ins.kind {
+            Kind::Workdir => {
+                let raw = ins.args.first().map(|a| a.value.as_str()).unwrap_or("");
+                st.workdir = match st.expand(raw) {
+                    Some(p) => st.workdir.join(&p),
+                    None => Workdir::Unknown,
+                };
+            }
+            Kind::User => st.user = ins.args.first().map(|a| st.expand(&a.value).unwrap_or_else(|| a.value.clone())),
+            Kind::Env => {
+                for (k, v) in ins.pairs() {
+                    let v = v.unwrap_or_default();
+                    let unquoted = unquote(&v);
+                    match st.expand(&unquoted) {
+                        Some(val) => {
+                            st.env.insert(k, val);
+                        }
+                        None => {
+                            st.env.remove(&k);
+                        }
+                    }
+                }
+            }
+            Kind::Arg => {
+                for (k, v) in ins.pairs() {
+                    let v = v.map(|v| unquote(&v)).or_else(|| globals.get(&k).cloned().flatten());
+                    st.args.insert(k, v);
+                }
+            }
+            _ => {}
+        }
+    }
+    out.push(st);
+    out
+}
+
+/// Removes the quotes of an ENV value as BuildKit does (`"a b"` → `a b`).
+pub fn unquote(v: &str) -> String {
+    let mut out = String::new();
+    let mut chars = v.chars().peekable();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (Some('\''), c) => out.push(c),
+            (_, '\\') => {
+                if let Some(n) = chars.next() {
+                    out.push(n);
+                }
+            }
+            (_, c) => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dockfix_syntax::parse_str;
+
+    #[test]
+    fn workdir_user_env() {
+        let doc = parse_str("ARG V=1\nFROM a AS base\nENV APP=/srv/app HOME=/home/u\nWORKDIR $APP\nUSER u\nWORKDIR sub\nFROM base\nRUN x\n")
+            .unwrap();
+        let stages = doc.stages();
+        let st = stage_states(&doc, &stages[0]);
+        assert_eq!(st[0].workdir, Workdir::Base(String::new()));
+        assert_eq!(st[2].workdir, Workdir::Abs("/srv/app".into()));
+        assert_eq!(st[4].workdir, Workdir::Abs("/srv/app/sub".into()));
+        assert!(!st[4].is_root());
+        let st2 = stage_states(&doc, &stages[1]);
+        assert_eq!(st2[0].workdir, Workdir::Abs("/srv/app/sub".into()));
+        assert_eq!(st2[0].env.get("HOME").unwrap(), "/home/u");
+    }
+
+    #[test]
+    fn expansion() {
+        let get = |n: &str| (n == "A").then(|| "x".to_string());
+        assert_eq!(expand_with("$A/${A}/${B:-d}", &get).as_deref(), Some("x/x/d"));
+        assert_eq!(expand_with("$B", &get), None);
+        assert_eq!(unquote("\"a b\""), "a b");
+    }
+
+    #[test]
+    fn relative_paths() {
+        let app = Workdir::Abs("/app".into());
+        assert_eq!(app.join("requirements.txt").relative_to(&app).as_deref(), Some("requirements.txt"));
+        assert_eq!(Workdir::Abs("/x".into()).relative_to(&app), None);
+        assert_eq!(Workdir::Abs("/app/x".into()).relative_to(&Workdir::Abs("/".into())).as_deref(), Some("app/x"));
+        let b = Workdir::Base(String::new());
+        assert_eq!(b.join("a/b").relative_to(&b).as_deref(), Some("a/b"));
+    }
+}
