@@ -1,3 +1,407 @@
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+//! The `dockfix` command line.
+//!
+//! Exit codes: 0 nothing to do (or `apply` succeeded), 1 changes or findings
+//! pending (`--dry-run`, `check`), 2 an error (a file that cannot be read or
+//! parsed, a bad option). A file that fails never stops the others.
+
+pub mod discover;
+pub mod plan;
+pub mod registry;
+pub mod render;
+pub mod write;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use dockfix_core::{Applicability, Mode, PassOptions};
+
+use plan::{plan_file, FileError, FilePlan, Settings};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "dockfix",
+    version,
+    about = "Rewrites Dockerfiles so builds are fast and cache-friendly, without breaking them",
+    args_conflicts_with_subcommands = true,
+    after_help = "Without a subcommand, dockfix shows what it would change (like --dry-run) and writes nothing."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Write the changes (atomically), including new or extended .dockerignore files
+    Apply(RunArgs),
+    /// Report findings only, for CI
+    Check(RunArgs),
+    /// Explain what a pass does, why, and when it refuses
+    Explain {
+        /// Pass name (see `dockfix passes`)
+        pass: String,
+    },
+    /// List the passes
+    Passes,
+    /// Developer tools
+    #[command(subcommand)]
+    Debug(DebugCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum DebugCommand {
+    /// Print what the parser makes of files, in the conformance format
+    Parse {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ColorMode {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Args, Debug, Clone)]
+struct RunArgs {
+    /// Dockerfiles or directories to search (default: the current directory)
+    paths: Vec<PathBuf>,
+    /// Show the changes as a unified diff and write nothing; exit 1 if anything would change
+    #[arg(long)]
+    dry_run: bool,
+    /// Run only these passes (comma-separated; ALL for every pass)
+    #[arg(long, value_delimiter = ',', value_name = "PASS")]
+    select: Vec<String>,
+    /// Skip these passes (comma-separated)
+    #[arg(long, value_delimiter = ',', value_name = "PASS")]
+    ignore: Vec<String>,
+    /// Also apply fixes that can change what the image does
+    #[arg(long)]
+    unsafe_fixes: bool,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Colour: auto (terminal, honours NO_COLOR/FORCE_COLOR), always, never
+    #[arg(long, value_enum, default_value_t = ColorMode::Auto)]
+    color: ColorMode,
+    /// Print only errors and the diff
+    #[arg(short, long)]
+    quiet: bool,
+    /// Exit 0 even when changes or findings are pending (errors still exit 2)
+    #[arg(long)]
+    exit_zero: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum RunMode {
+    DryRun,
+    Apply,
+    Check,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        None => run(RunMode::DryRun, cli.run),
+        Some(Command::Apply(a)) => {
+            let mode = if a.dry_run { RunMode::DryRun } else { RunMode::Apply };
+            run(mode, a)
+        }
+        Some(Command::Check(a)) => run(RunMode::Check, a),
+        Some(Command::Explain { pass }) => explain(&pass),
+        Some(Command::Passes) => passes(),
+        Some(Command::Debug(DebugCommand::Parse { files })) => debug_parse(&files),
+    };
+    ExitCode::from(code)
+}
+
+fn set_color(mode: ColorMode) {
+    let choice = match mode {
+        ColorMode::Always => anstream::ColorChoice::Always,
+        ColorMode::Never => anstream::ColorChoice::Never,
+        ColorMode::Auto => {
+            if std::env::var_os("FORCE_COLOR").is_some_and(|v| !v.is_empty() && v != "0") {
+                anstream::ColorChoice::Always
+            } else {
+                anstream::ColorChoice::Auto
+            }
+        }
+    };
+    choice.write_global();
+}
+
+fn explain(name: &str) -> u8 {
+    match registry::find(name) {
+        Some(p) => {
+            let mut out = anstream::stdout();
+            let _ = writeln!(out, "{}", p.explanation().trim_end());
+            let _ = writeln!(out, "\nClass: {} (`dockfix passes` lists every pass)", p.applicability().as_str());
+            0
+        }
+        None => {
+            let known: Vec<&str> = registry::all().iter().map(|p| p.name()).collect();
+            eprintln!("error: unknown pass `{name}` (known: {})", known.join(", "));
+            2
+        }
+    }
+}
+
+fn passes() -> u8 {
+    let mut out = anstream::stdout();
+    for p in registry::all() {
+        let class = match p.applicability() {
+            Applicability::Safe => "safe",
+            Applicability::Unsafe => "unsafe",
+            Applicability::DisplayOnly => "report",
+        };
+        let default = if p.default_enabled() { "" } else { " (off by default)" };
+        let _ = writeln!(out, "{:<18} {:<7} {}{default}", p.name(), class, p.summary());
+    }
+    0
+}
+
+fn debug_parse(files: &[PathBuf]) -> u8 {
+    let mut out = anstream::stdout();
+    let mut code = 0;
+    for f in files {
+        match std::fs::read(f) {
+            Ok(src) => {
+                let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                let _ = write!(out, "=== {name}\n{}", dockfix_syntax::dump(&src));
+            }
+            Err(e) => {
+                eprintln!("error: {}: {e}", f.display());
+                code = 2;
+            }
+        }
+    }
+    code
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn run(mode: RunMode, args: RunArgs) -> u8 {
+    set_color(args.color);
+    let passes = match registry::select(&args.select, &args.ignore) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+    let files = match discover::discover(&paths) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let settings = Settings { passes, mode: Mode { unsafe_fixes: args.unsafe_fixes }, options: PassOptions::default() };
+    let mut plans: Vec<FilePlan> = Vec::new();
+    let mut errors: Vec<FileError> = Vec::new();
+    for f in &files {
+        match plan_file(f, &settings) {
+            Ok(p) => plans.push(p),
+            Err(e) => errors.push(e),
+        }
+    }
+    let mut stderr = anstream::stderr();
+    for e in &errors {
+        let _ = writeln!(stderr, "error: {e}");
+    }
+    if files.is_empty() && !args.quiet {
+        let _ = writeln!(stderr, "warning: no Dockerfiles found");
+    }
+    let mut out = anstream::stdout();
+    let code = match (mode, args.format) {
+        (RunMode::Check, Format::Json) | (RunMode::DryRun, Format::Json) => {
+            let report = json_report(&plans, &errors);
+            let _ = writeln!(out, "{}", serde_json::to_string_pretty(&report).unwrap_or_default());
+            let pending = if mode == RunMode::Check {
+                plans.iter().any(|p| !p.outcome.findings.is_empty())
+            } else {
+                plans.iter().any(|p| p.outcome.changed())
+            };
+            u8::from(pending)
+        }
+        (RunMode::Check, Format::Text) => {
+            let mut n = 0;
+            for p in &plans {
+                for r in &p.outcome.findings {
+                    n += 1;
+                    let _ = render::finding_block(&mut out, &p.path, r, false);
+                }
+            }
+            if !args.quiet {
+                let _ = writeln!(
+                    stderr,
+                    "{} in {}",
+                    plural(n, "finding", "findings"),
+                    plural(files.len(), "Dockerfile", "Dockerfiles")
+                );
+            }
+            u8::from(n > 0)
+        }
+        (RunMode::DryRun, Format::Text) => {
+            let mut changed = 0;
+            let mut fixes = 0;
+            for p in &plans {
+                if p.outcome.changed() || !p.outcome.findings.is_empty() || !p.outcome.dropped.is_empty() {
+                    let _ = render::dry_run(&mut out, p);
+                }
+                if p.outcome.changed() {
+                    changed += 1;
+                    fixes += p.outcome.findings.iter().filter(|r| r.applied).count();
+                }
+            }
+            if !args.quiet {
+                summary(&mut stderr, &plans, files.len(), changed, fixes, true);
+            }
+            u8::from(changed > 0)
+        }
+        (RunMode::Apply, _) => {
+            let mut changed = 0;
+            let mut fixes = 0;
+            for p in &plans {
+                if !p.outcome.changed() {
+                    continue;
+                }
+                match write_plan(p) {
+                    Ok(()) => {
+                        changed += 1;
+                        let applied: Vec<&str> =
+                            p.outcome.findings.iter().filter(|r| r.applied).map(|r| r.finding.pass).collect();
+                        fixes += applied.len();
+                        if !args.quiet {
+                            let mut names = applied.clone();
+                            names.dedup();
+                            let _ = writeln!(
+                                out,
+                                "fixed {} ({}: {})",
+                                p.path.display(),
+                                plural(applied.len(), "fix", "fixes"),
+                                names.join(", ")
+                            );
+                            for fc in &p.outcome.files {
+                                let verb = if fc.before.is_some() { "updated" } else { "created" };
+                                let _ = writeln!(out, "{verb} {}", fc.path.display());
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        let _ = writeln!(stderr, "error: {}: {e} (file left untouched)", p.path.display());
+                        errors.push(FileError {
+                            path: p.path.clone(),
+                            line: None,
+                            column: None,
+                            message: e.to_string(),
+                        });
+                    }
+                }
+            }
+            if !args.quiet {
+                for p in &plans {
+                    for r in p.outcome.findings.iter().filter(|r| !r.applied) {
+                        let _ = render::finding_block(&mut out, &p.path, r, false);
+                    }
+                }
+                summary(&mut stderr, &plans, files.len(), changed, fixes, false);
+            }
+            0
+        }
+    };
+    if !errors.is_empty() {
+        return 2;
+    }
+    if args.exit_zero {
+        0
+    } else {
+        code
+    }
+}
+
+fn summary(w: &mut dyn Write, plans: &[FilePlan], total: usize, changed: usize, fixes: usize, dry: bool) {
+    let held: usize = plans.iter().map(|p| p.outcome.held_back()).sum();
+    let verb = if dry { "would change" } else { "changed" };
+    let mut line = if changed == 0 {
+        format!("nothing to change in {}", plural(total, "Dockerfile", "Dockerfiles"))
+    } else {
+        format!("{verb} {} of {} ({})", plural(changed, "file", "files"), total, plural(fixes, "fix", "fixes"))
+    };
+    if held > 0 {
+        line.push_str(&format!("; {} held back (add --unsafe-fixes)", plural(held, "unsafe fix", "unsafe fixes")));
+    }
+    let _ = writeln!(w, "{line}");
+}
+
+fn write_plan(p: &FilePlan) -> std::io::Result<()> {
+    // Other files first: a Dockerfile is only rewritten when what it relies on is in place.
+    for fc in &p.outcome.files {
+        write::write_atomic(&fc.path, &fc.after)?;
+    }
+    if p.outcome.source != p.outcome.fixed {
+        write::write_atomic(&p.path, &p.outcome.fixed)?;
+    }
+    Ok(())
+}
+
+#[derive(serde::Serialize)]
+struct JsonFile<'a> {
+    path: String,
+    changed: bool,
+    findings: Vec<render::JsonFinding<'a>>,
+}
+
+#[derive(serde::Serialize)]
+struct JsonError {
+    path: String,
+    line: Option<usize>,
+    column: Option<usize>,
+    message: String,
+}
+
+#[derive(serde::Serialize)]
+struct JsonReport<'a> {
+    version: u32,
+    files: Vec<JsonFile<'a>>,
+    errors: Vec<JsonError>,
+}
+
+fn json_report<'a>(plans: &'a [FilePlan], errors: &[FileError]) -> JsonReport<'a> {
+    JsonReport {
+        version: 1,
+        files: plans
+            .iter()
+            .map(|p| JsonFile {
+                path: p.path.display().to_string(),
+                changed: p.outcome.changed(),
+                findings: render::json_findings(p),
+            })
+            .collect(),
+        errors: errors
+            .iter()
+            .map(|e| JsonError {
+                path: e.path.display().to_string(),
+                line: e.line,
+                column: e.column,
+                message: e.message.clone(),
+            })
+            .collect(),
+    }
 }

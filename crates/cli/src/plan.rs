@@ -1,0 +1,65 @@
+//! Planning: run the engine on one Dockerfile and keep what it proposes.
+
+use std::path::{Path, PathBuf};
+
+use dockfix_core::{Engine, EngineError, Mode, Outcome, Pass, PassOptions, RealFs, Service};
+
+/// What to run and how.
+pub struct Settings {
+    pub passes: Vec<&'static dyn Pass>,
+    pub mode: Mode,
+    pub options: PassOptions,
+}
+
+/// The plan for one Dockerfile.
+pub struct FilePlan {
+    /// The path as the user gave or discovery found it.
+    pub path: PathBuf,
+    pub service: Service,
+    pub outcome: Outcome,
+}
+
+/// A file that could not be processed.
+#[derive(Debug)]
+pub struct FileError {
+    pub path: PathBuf,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
+impl std::fmt::Display for FileError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => write!(f, "{}:{l}:{c}: {}", self.path.display(), self.message),
+            (Some(l), None) => write!(f, "{}:{l}: {}", self.path.display(), self.message),
+            _ => write!(f, "{}: {}", self.path.display(), self.message),
+        }
+    }
+}
+
+/// Plans one Dockerfile built from its own directory.
+pub fn plan_file(path: &Path, settings: &Settings) -> Result<FilePlan, FileError> {
+    plan_service(Service::for_dockerfile(path), path, settings)
+}
+
+/// Plans one service.
+pub fn plan_service(service: Service, path: &Path, settings: &Settings) -> Result<FilePlan, FileError> {
+    let source = std::fs::read(path).map_err(|e| FileError {
+        path: path.to_path_buf(),
+        line: None,
+        column: None,
+        message: format!("cannot read: {e}"),
+    })?;
+    let engine = Engine::new(settings.passes.clone());
+    let outcome =
+        engine.run(&service, &RealFs, &settings.options, None, &source, settings.mode).map_err(|e: EngineError| {
+            FileError {
+                path: path.to_path_buf(),
+                line: Some(e.line()),
+                column: Some(e.column()),
+                message: format!("{} (file left untouched)", e.message()),
+            }
+        })?;
+    Ok(FilePlan { path: path.to_path_buf(), service, outcome })
+}

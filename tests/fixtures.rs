@@ -1,0 +1,178 @@
+//! Fixture tests: `tests/fixtures/<pass>/<case>/` holds a Dockerfile and the
+//! files of its build context. Each case runs the pass (every pass for
+//! `_combined`) with unsafe fixes on, snapshots the findings and the diff
+//! (`snapshots/<pass>__<case>.snap`), and checks that
+//! - the output parses,
+//! - a second run on the output proposes nothing,
+//! - no line outside the edits' ranges changed.
+
+use std::path::{Path, PathBuf};
+
+use dockfix_cli::plan::{plan_file, Settings};
+use dockfix_cli::{registry, render};
+use dockfix_core::{Mode, PassOptions};
+use libtest_mimic::{Arguments, Failed, Trial};
+use similar::{DiffTag, TextDiff};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The Dockerfile of a case: `Dockerfile`, or the one file named like one.
+fn case_dockerfile(dir: &Path) -> Option<PathBuf> {
+    let plain = dir.join("Dockerfile");
+    if plain.is_file() {
+        return Some(plain);
+    }
+    let mut named: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && dockfix_cli::discover::is_dockerfile_name(&p.file_name().unwrap().to_string_lossy()))
+        .collect();
+    named.sort();
+    named.into_iter().next()
+}
+
+fn settings(pass: &str) -> Settings {
+    let passes = if pass == "_combined" {
+        registry::all()
+    } else {
+        vec![registry::find(pass).unwrap_or_else(|| panic!("fixture folder names an unknown pass: {pass}"))]
+    };
+    Settings { passes, mode: Mode { unsafe_fixes: true }, options: PassOptions::default() }
+}
+
+fn run_case(pass: &str, case: &str, dir: &Path) -> Result<(), Failed> {
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let work = tmp.path().join(case);
+    copy_dir(dir, &work);
+    let dockerfile = case_dockerfile(&work).ok_or("no Dockerfile in fixture")?;
+    let settings = settings(pass);
+    let mut plan = plan_file(&dockerfile, &settings).map_err(|e| e.to_string())?;
+    let o = &plan.outcome;
+
+    // 1. The output parses.
+    dockfix_syntax::parse(&o.fixed).map_err(|e| format!("output does not parse: {e}"))?;
+
+    // 3. Nothing outside the edits changed.
+    let before = String::from_utf8_lossy(&o.source).into_owned();
+    let after = String::from_utf8_lossy(&o.fixed).into_owned();
+    let diff = TextDiff::from_lines(&before, &after);
+    let edit_lines: Vec<std::ops::Range<usize>> =
+        o.findings.iter().filter(|r| r.applied).flat_map(|r| r.edit_lines.iter().cloned()).collect();
+    for op in diff.ops() {
+        if op.tag() == DiffTag::Equal {
+            continue;
+        }
+        let old = op.old_range();
+        let ok = if old.is_empty() {
+            let at = old.start + 1;
+            edit_lines.iter().any(|l| l.start <= at && at <= l.end)
+        } else {
+            (old.start + 1..old.end + 1).all(|line| edit_lines.iter().any(|l| l.contains(&line)))
+        };
+        if !ok {
+            return Err(format!(
+                "lines {}..{} changed outside every edit ({edit_lines:?})",
+                old.start + 1,
+                old.end + 1
+            )
+            .into());
+        }
+    }
+
+    // The snapshot: findings and the explained diff.
+    let display = PathBuf::from(dockerfile.strip_prefix(&work).unwrap());
+    plan.path = display.clone();
+    for fc in &mut plan.outcome.files {
+        fc.path = fc.path.strip_prefix(&work).map(Path::to_path_buf).unwrap_or(fc.path.clone());
+    }
+    let mut buf = anstream::StripStream::new(Vec::new());
+    render::dry_run(&mut buf, &plan).map_err(|e| e.to_string())?;
+    let mut snap = String::from_utf8_lossy(&buf.into_inner()).into_owned();
+    if snap.is_empty() {
+        snap = "(no findings)\n".into();
+    }
+    let header: Vec<String> = plan
+        .outcome
+        .findings
+        .iter()
+        .map(|r| {
+            let class = r.finding.fix.as_ref().map_or("none", |f| f.applicability.as_str());
+            format!(
+                "{}:{} {} [{}{}]",
+                r.line,
+                r.column,
+                r.finding.pass,
+                class,
+                if r.applied { ", applied" } else { "" }
+            )
+        })
+        .collect();
+    let snap = format!("{}\n\n{}", header.join("\n"), snap);
+
+    // 2. A second run on the output proposes nothing.
+    if plan.outcome.changed() {
+        std::fs::write(&dockerfile, &plan.outcome.fixed).map_err(|e| e.to_string())?;
+        for fc in &plan.outcome.files {
+            std::fs::write(work.join(&fc.path), &fc.after).map_err(|e| e.to_string())?;
+        }
+        let again = plan_file(&dockerfile, &settings).map_err(|e| e.to_string())?;
+        if again.outcome.changed() {
+            let proposals: Vec<String> =
+                again.outcome.findings.iter().filter(|r| r.applied).map(|r| r.finding.message.clone()).collect();
+            return Err(format!("second run is not empty: {proposals:?}").into());
+        }
+    }
+
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(root().join("snapshots"));
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    settings.set_input_file(dir.join(display));
+    settings.bind(|| {
+        insta::assert_snapshot!(format!("{pass}__{case}"), snap);
+    });
+    Ok(())
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let base = root().join("tests/fixtures");
+    let mut trials = Vec::new();
+    let mut passes: Vec<PathBuf> = std::fs::read_dir(&base).unwrap().map(|e| e.unwrap().path()).collect();
+    passes.sort();
+    for pass_dir in passes.into_iter().filter(|p| p.is_dir()) {
+        let pass = pass_dir.file_name().unwrap().to_string_lossy().into_owned();
+        let mut cases: Vec<PathBuf> = std::fs::read_dir(&pass_dir).unwrap().map(|e| e.unwrap().path()).collect();
+        cases.sort();
+        for case_dir in cases.into_iter().filter(|p| p.is_dir()) {
+            let case = case_dir.file_name().unwrap().to_string_lossy().into_owned();
+            let pass = pass.clone();
+            trials.push(Trial::test(format!("{pass}::{case}"), move || {
+                std::panic::catch_unwind(|| run_case(&pass, &case, &case_dir)).unwrap_or_else(|e| {
+                    let msg = e
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_default();
+                    Err(msg.into())
+                })
+            }));
+        }
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
