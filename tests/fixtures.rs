@@ -5,6 +5,9 @@
 //! - the output parses,
 //! - a second run on the output proposes nothing,
 //! - no line outside the edits' ranges changed.
+//!
+//! A case may hold a `dockfix.toml` with `[pass-name]` option tables and
+//! `unsafe-fixes = false` (unsafe fixes are on by default in fixtures).
 
 use std::path::{Path, PathBuf};
 
@@ -46,13 +49,35 @@ fn case_dockerfile(dir: &Path) -> Option<PathBuf> {
     named.into_iter().next()
 }
 
-fn settings(pass: &str) -> Settings {
+/// Pass options from the case's `dockfix.toml` (`[pass-name]` tables), and
+/// whether unsafe fixes are on (`unsafe-fixes = false` at the top turns them off).
+fn case_options(dir: &Path) -> (PassOptions, bool) {
+    let Ok(text) = std::fs::read_to_string(dir.join("dockfix.toml")) else {
+        return (PassOptions::default(), true);
+    };
+    let table: toml::Table = text.parse().unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let mut opts = PassOptions::default();
+    let mut unsafe_fixes = true;
+    for (k, v) in table {
+        match v {
+            toml::Value::Table(t) => {
+                opts.tables.insert(k, t);
+            }
+            toml::Value::Boolean(b) if k == "unsafe-fixes" => unsafe_fixes = b,
+            other => panic!("{}: unexpected key {k} = {other}", dir.display()),
+        }
+    }
+    (opts, unsafe_fixes)
+}
+
+fn settings(pass: &str, dir: &Path) -> Settings {
+    let (options, unsafe_fixes) = case_options(dir);
     let passes = if pass == "_combined" {
         registry::all()
     } else {
         vec![registry::find(pass).unwrap_or_else(|| panic!("fixture folder names an unknown pass: {pass}"))]
     };
-    Settings { passes, mode: Mode { unsafe_fixes: true }, options: PassOptions::default() }
+    Settings { passes, mode: Mode { unsafe_fixes }, options }
 }
 
 fn run_case(pass: &str, case: &str, dir: &Path) -> Result<(), Failed> {
@@ -60,7 +85,7 @@ fn run_case(pass: &str, case: &str, dir: &Path) -> Result<(), Failed> {
     let work = tmp.path().join(case);
     copy_dir(dir, &work);
     let dockerfile = case_dockerfile(&work).ok_or("no Dockerfile in fixture")?;
-    let settings = settings(pass);
+    let settings = settings(pass, dir);
     let mut plan = plan_file(&dockerfile, &settings).map_err(|e| e.to_string())?;
     let o = &plan.outcome;
 
