@@ -2,30 +2,34 @@
 //!
 //! Exit codes: 0 nothing to do (or `apply` succeeded), 1 changes or findings
 //! pending (`--dry-run`, `check`), 2 an error (a file that cannot be read or
-//! parsed, a bad option). A file that fails never stops the others.
+//! parsed, a bad option or config). A file that fails never stops the others.
 
 pub mod discover;
+pub mod formats;
 pub mod plan;
 pub mod registry;
 pub mod render;
 pub mod write;
 
+use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
-use dockfix_core::{Applicability, Mode, PassOptions};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use dockfix_core::config::{self, Config, ConfigError, Effective};
+use dockfix_core::{Applicability, Mode};
 
 use plan::{plan_file, FileError, FilePlan, Settings};
 
 #[derive(Parser, Debug)]
 #[command(
     name = "dockfix",
-    version,
+    version = env!("DOCKFIX_VERSION"),
     about = "Rewrites Dockerfiles so builds are fast and cache-friendly, without breaking them",
     args_conflicts_with_subcommands = true,
-    after_help = "Without a subcommand, dockfix shows what it would change (like --dry-run) and writes nothing."
+    after_help = "Without a subcommand, dockfix shows what it would change (like --dry-run) and writes nothing.\n\
+Exit codes: 0 nothing to do, 1 changes or findings pending, 2 error."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -47,6 +51,22 @@ enum Command {
     },
     /// List the passes
     Passes,
+    /// Print the effective configuration for a path
+    Config {
+        /// A Dockerfile or directory (default: the current directory)
+        path: Option<PathBuf>,
+        /// Use this config file instead of searching for dockfix.toml
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
+    /// Print a shell completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff)
+    #[command(hide = true)]
+    Man,
     /// Developer tools
     #[command(subcommand)]
     Debug(DebugCommand),
@@ -63,8 +83,14 @@ enum DebugCommand {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Format {
+    /// Findings and explained diffs for people
     Text,
+    /// A stable JSON document (see README)
     Json,
+    /// SARIF 2.1.0 for code-scanning dashboards
+    Sarif,
+    /// GitHub Actions workflow annotations
+    Github,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -81,10 +107,10 @@ struct RunArgs {
     /// Show the changes as a unified diff and write nothing; exit 1 if anything would change
     #[arg(long)]
     dry_run: bool,
-    /// Run only these passes (comma-separated; ALL for every pass)
+    /// Run only these passes (comma-separated; ALL for every pass); replaces the config's `select`
     #[arg(long, value_delimiter = ',', value_name = "PASS")]
     select: Vec<String>,
-    /// Skip these passes (comma-separated)
+    /// Skip these passes (comma-separated); adds to the config's `ignore`
     #[arg(long, value_delimiter = ',', value_name = "PASS")]
     ignore: Vec<String>,
     /// Also apply fixes that can change what the image does
@@ -102,6 +128,12 @@ struct RunArgs {
     /// Exit 0 even when changes or findings are pending (errors still exit 2)
     #[arg(long)]
     exit_zero: bool,
+    /// Use this config file instead of searching for dockfix.toml
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Warn about suppression comments that silence nothing
+    #[arg(long)]
+    warn_unused_suppressions: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -113,6 +145,7 @@ enum RunMode {
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
+    let _ = dockfix_core::suppress::KNOWN_PASSES.set(registry::all().iter().map(|p| p.name()).collect());
     let cli = Cli::parse();
     let code = match cli.command {
         None => run(RunMode::DryRun, cli.run),
@@ -123,6 +156,18 @@ pub fn main() -> ExitCode {
         Some(Command::Check(a)) => run(RunMode::Check, a),
         Some(Command::Explain { pass }) => explain(&pass),
         Some(Command::Passes) => passes(),
+        Some(Command::Config { path, config }) => show_config(path, config),
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(shell, &mut Cli::command(), "dockfix", &mut std::io::stdout());
+            0
+        }
+        Some(Command::Man) => match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("error: {e}");
+                2
+            }
+        },
         Some(Command::Debug(DebugCommand::Parse { files })) => debug_parse(&files),
     };
     ExitCode::from(code)
@@ -148,6 +193,12 @@ fn explain(name: &str) -> u8 {
         Some(p) => {
             let mut out = anstream::stdout();
             let _ = writeln!(out, "{}", p.explanation().trim_end());
+            if !p.options().is_empty() {
+                let _ = writeln!(out, "\nOptions (`[{}]` in dockfix.toml):", p.name());
+                for o in p.options() {
+                    let _ = writeln!(out, "  {} ({}): {}", o.name, o.kind, o.help);
+                }
+            }
             let _ = writeln!(out, "\nClass: {} (`dockfix passes` lists every pass)", p.applicability().as_str());
             0
         }
@@ -191,19 +242,75 @@ fn debug_parse(files: &[PathBuf]) -> u8 {
     code
 }
 
+fn pass_options(name: &str) -> Option<&'static [config::OptionSpec]> {
+    registry::find(name).map(|p| p.options())
+}
+
+/// Loads config files once each.
+#[derive(Default)]
+struct Configs {
+    loaded: BTreeMap<PathBuf, Result<Config, ConfigError>>,
+}
+
+impl Configs {
+    /// The settings in effect for a Dockerfile (explicit `--config`, or the
+    /// nearest dockfix.toml above it, or defaults).
+    fn effective(&mut self, explicit: Option<&Path>, file: &Path) -> Result<Effective, ConfigError> {
+        let dir = if file.is_dir() { file } else { file.parent().unwrap_or(Path::new(".")) };
+        let path = match explicit {
+            Some(p) => Some(p.to_path_buf()),
+            None => config::find(dir),
+        };
+        let Some(path) = path else {
+            return Ok(Config::default().effective(file));
+        };
+        let cfg = self.loaded.entry(path.clone()).or_insert_with(|| config::load(&path, &pass_options));
+        match cfg {
+            Ok(c) => Ok(c.effective(file)),
+            Err(e) => Err(e.clone()),
+        }
+    }
+}
+
+fn show_config(path: Option<PathBuf>, explicit: Option<PathBuf>) -> u8 {
+    let path = path.unwrap_or_else(|| PathBuf::from("."));
+    let probe = if path.is_dir() { path.join("Dockerfile") } else { path };
+    match Configs::default().effective(explicit.as_deref(), &probe) {
+        Ok(e) => {
+            print!("{}", e.to_toml());
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            2
+        }
+    }
+}
+
+/// CLI flags on top of the file's config.
+fn settings_for(args: &RunArgs, eff: &Effective) -> Result<Settings, String> {
+    let select = if args.select.is_empty() { eff.select.clone().unwrap_or_default() } else { args.select.clone() };
+    let mut ignore = eff.ignore.clone();
+    ignore.extend(args.ignore.iter().cloned());
+    let passes = registry::select(&select, &ignore)?;
+    Ok(Settings {
+        passes,
+        mode: Mode { unsafe_fixes: args.unsafe_fixes || eff.unsafe_fixes },
+        options: eff.options.clone(),
+    })
+}
+
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn run(mode: RunMode, args: RunArgs) -> u8 {
     set_color(args.color);
-    let passes = match registry::select(&args.select, &args.ignore) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 2;
-        }
-    };
+    // Fail early on bad pass names given on the command line.
+    if let Err(e) = registry::select(&args.select, &args.ignore) {
+        eprintln!("error: {e}");
+        return 2;
+    }
     let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
     let files = match discover::discover(&paths) {
         Ok(f) => f,
@@ -212,10 +319,27 @@ fn run(mode: RunMode, args: RunArgs) -> u8 {
             return 2;
         }
     };
-    let settings = Settings { passes, mode: Mode { unsafe_fixes: args.unsafe_fixes }, options: PassOptions::default() };
+    let mut configs = Configs::default();
     let mut plans: Vec<FilePlan> = Vec::new();
     let mut errors: Vec<FileError> = Vec::new();
+    let mut all_passes: Vec<&'static dyn dockfix_core::Pass> = Vec::new();
     for f in &files {
+        let settings = configs
+            .effective(args.config.as_deref(), f)
+            .map_err(|e| e.to_string())
+            .and_then(|eff| settings_for(&args, &eff));
+        let settings = match settings {
+            Ok(s) => s,
+            Err(message) => {
+                errors.push(FileError { path: f.clone(), line: None, column: None, message });
+                continue;
+            }
+        };
+        for p in &settings.passes {
+            if !all_passes.iter().any(|q| q.name() == p.name()) {
+                all_passes.push(*p);
+            }
+        }
         match plan_file(f, &settings) {
             Ok(p) => plans.push(p),
             Err(e) => errors.push(e),
@@ -228,17 +352,47 @@ fn run(mode: RunMode, args: RunArgs) -> u8 {
     if files.is_empty() && !args.quiet {
         let _ = writeln!(stderr, "warning: no Dockerfiles found");
     }
+    if args.warn_unused_suppressions {
+        for p in &plans {
+            for (line, passes) in &p.outcome.unused_suppressions {
+                let what = if passes.is_empty() { "every pass".to_string() } else { passes.join(", ") };
+                let _ =
+                    writeln!(stderr, "warning: {}:{line}: suppression of {what} silences nothing", p.path.display());
+            }
+        }
+    }
     let mut out = anstream::stdout();
+    let pending = |plans: &[FilePlan]| {
+        if mode == RunMode::Check {
+            plans.iter().any(|p| !p.outcome.findings.is_empty())
+        } else {
+            plans.iter().any(|p| p.outcome.changed())
+        }
+    };
     let code = match (mode, args.format) {
-        (RunMode::Check, Format::Json) | (RunMode::DryRun, Format::Json) => {
+        (RunMode::Check | RunMode::DryRun, Format::Json) => {
             let report = json_report(&plans, &errors);
             let _ = writeln!(out, "{}", serde_json::to_string_pretty(&report).unwrap_or_default());
-            let pending = if mode == RunMode::Check {
-                plans.iter().any(|p| !p.outcome.findings.is_empty())
-            } else {
-                plans.iter().any(|p| p.outcome.changed())
-            };
-            u8::from(pending)
+            u8::from(pending(&plans))
+        }
+        (RunMode::Check | RunMode::DryRun, Format::Sarif) => {
+            all_passes.sort_by_key(|p| registry::all().iter().position(|q| q.name() == p.name()));
+            let log = formats::sarif(&all_passes, &plans);
+            let _ = writeln!(out, "{}", serde_json::to_string_pretty(&log).unwrap_or_default());
+            u8::from(pending(&plans))
+        }
+        (RunMode::Check | RunMode::DryRun, Format::Github) => {
+            let _ = write!(out, "{}", formats::github(&plans));
+            for e in &errors {
+                let _ = writeln!(
+                    out,
+                    "::error file={},line={}::{}",
+                    e.path.display(),
+                    e.line.unwrap_or(1),
+                    e.message.replace('%', "%25").replace('\n', "%0A")
+                );
+            }
+            u8::from(pending(&plans))
         }
         (RunMode::Check, Format::Text) => {
             let mut n = 0;

@@ -100,6 +100,8 @@ pub struct Outcome {
     pub rounds: usize,
     /// False when fixes were still pending at the round limit.
     pub converged: bool,
+    /// Suppression comments that silenced nothing (line, the passes they name).
+    pub unused_suppressions: Vec<(usize, Vec<String>)>,
 }
 
 impl Outcome {
@@ -160,13 +162,21 @@ impl<'p> Engine<'p> {
         Engine { passes, max_rounds: 10 }
     }
 
-    fn collect(&self, cx: &Context<'_>, dropped: &mut Vec<String>) -> Vec<Finding> {
+    fn collect(&self, cx: &Context<'_>, dropped: &mut Vec<String>, used: &mut BTreeSet<usize>) -> Vec<Finding> {
         let sups = suppressions(cx.doc);
         let mut out = Vec::new();
         for pass in &self.passes {
             match catch_unwind(AssertUnwindSafe(|| pass.check(cx))) {
-                Ok(findings) => out
-                    .extend(findings.into_iter().filter(|f| suppressed_by(cx.doc, &sups, f.pass, &f.range).is_none())),
+                Ok(findings) => {
+                    for f in findings {
+                        match suppressed_by(cx.doc, &sups, f.pass, &f.range) {
+                            Some(s) => {
+                                used.insert(s.line);
+                            }
+                            None => out.push(f),
+                        }
+                    }
+                }
                 Err(_) => dropped.push(format!("pass `{}` failed on this file and was skipped", pass.name())),
             }
         }
@@ -199,11 +209,16 @@ impl<'p> Engine<'p> {
         let mut converged = false;
         let mut rounds = 0;
         let mut doc = doc0.clone();
+        let mut used_sups: BTreeSet<usize> = BTreeSet::new();
 
         for round in 0..self.max_rounds {
             rounds = round + 1;
             let cx = Context { doc: &doc, service, fs: &overlay, options, history };
-            let findings = self.collect(&cx, &mut dropped);
+            let mut used_now = BTreeSet::new();
+            let findings = self.collect(&cx, &mut dropped, &mut used_now);
+            if round == 0 {
+                used_sups = used_now;
+            }
 
             // Report what is new, in original coordinates.
             let mut index_of: Vec<Option<usize>> = Vec::with_capacity(findings.len());
@@ -364,7 +379,32 @@ impl<'p> Engine<'p> {
             })
             .collect();
         reported.sort_by_key(|r| (r.line, r.column, r.finding.pass));
-        Ok(Outcome { source: source.to_vec(), fixed: text, findings: reported, files, dropped, rounds, converged })
+        let names: Vec<&str> = self.passes.iter().map(|p| p.name()).collect();
+        let unused_suppressions = suppressions(&doc0)
+            .into_iter()
+            .filter(|s| !used_sups.contains(&s.line))
+            .filter_map(|s| match s.scope {
+                crate::suppress::Scope::All => Some((s.line, Vec::new())),
+                crate::suppress::Scope::Passes(p) => {
+                    // Only passes that ran can be known to be unused; unknown names always are.
+                    let relevant: Vec<String> = p
+                        .into_iter()
+                        .filter(|n| names.contains(&n.as_str()) || !crate::suppress::is_known(n))
+                        .collect();
+                    (!relevant.is_empty()).then_some((s.line, relevant))
+                }
+            })
+            .collect();
+        Ok(Outcome {
+            source: source.to_vec(),
+            fixed: text,
+            findings: reported,
+            files,
+            dropped,
+            rounds,
+            converged,
+            unused_suppressions,
+        })
     }
 }
 

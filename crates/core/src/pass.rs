@@ -25,6 +25,10 @@ pub trait Pass: Send + Sync {
     fn default_enabled(&self) -> bool {
         true
     }
+    /// Keys this pass reads from its `[pass-name]` table in `dockfix.toml`.
+    fn options(&self) -> &'static [crate::config::OptionSpec] {
+        &[]
+    }
     /// Findings for one Dockerfile.
     fn check(&self, cx: &Context<'_>) -> Vec<Finding>;
 }

@@ -34,6 +34,14 @@ pub struct Suppression {
     pub instruction: Option<usize>,
 }
 
+/// Every pass name dockfix has (for reporting suppressions of unknown passes).
+pub static KNOWN_PASSES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+
+/// True if `name` is a pass (when the registry told us the names).
+pub fn is_known(name: &str) -> bool {
+    KNOWN_PASSES.get().is_none_or(|k| k.contains(&name))
+}
+
 /// hadolint rules that mean "don't do what this pass does here".
 fn hadolint_map(rule: &str) -> &'static [&'static str] {
     match rule {
