@@ -20,14 +20,27 @@ pub fn is_dockerfile_name(name: &str) -> bool {
 /// Directories never searched.
 const SKIP_DIRS: &[&str] = &[".git", "target", "node_modules", ".venv", "venv", "__pycache__", ".hg", ".svn"];
 
-/// Dockerfiles under `paths` (files given explicitly are taken as they
-/// are), honouring `.gitignore`, sorted and without duplicates.
-pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+/// What discovery found.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub dockerfiles: Vec<PathBuf>,
+    pub compose_files: Vec<PathBuf>,
+}
+
+/// Dockerfiles and compose files under `paths` (files given explicitly are
+/// taken as they are), honouring `.gitignore`, sorted and without duplicates.
+pub fn discover(paths: &[PathBuf]) -> Result<Found, String> {
     let mut out = Vec::new();
+    let mut compose = Vec::new();
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
         if meta.is_file() {
-            out.push(p.clone());
+            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            if dockfix_compose::is_compose_file_name(&name) {
+                compose.push(p.clone());
+            } else {
+                out.push(p.clone());
+            }
             continue;
         }
         let walker = ignore::WalkBuilder::new(p)
@@ -46,16 +59,24 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
             .build();
         for entry in walker {
             let entry = entry.map_err(|e| e.to_string())?;
-            if entry.file_type().is_some_and(|t| t.is_file())
-                && is_dockerfile_name(&entry.file_name().to_string_lossy())
-            {
-                out.push(entry.into_path());
+            if !entry.file_type().is_some_and(|t| t.is_file()) {
+                continue;
+            }
+            let name = entry.file_name().to_string_lossy().into_owned();
+            // `./a/Dockerfile` reads better as `a/Dockerfile`.
+            let path =
+                entry.path().strip_prefix(".").map(Path::to_path_buf).unwrap_or_else(|_| entry.path().to_path_buf());
+            if is_dockerfile_name(&name) {
+                out.push(path);
+            } else if dockfix_compose::is_compose_file_name(&name) {
+                compose.push(path);
             }
         }
     }
     let mut seen = std::collections::BTreeSet::new();
     out.retain(|p| seen.insert(normalize(p)));
-    Ok(out)
+    compose.retain(|p| seen.insert(normalize(p)));
+    Ok(Found { dockerfiles: out, compose_files: compose })
 }
 
 fn normalize(p: &Path) -> PathBuf {

@@ -23,7 +23,7 @@ fn level(a: Applicability) -> &'static str {
 
 /// A SARIF 2.1.0 log: one rule per pass (with its explanation as help), one
 /// result per finding.
-pub fn sarif(passes: &[&dyn Pass], plans: &[FilePlan]) -> Value {
+pub fn sarif(passes: &[&dyn Pass], plans: &[&FilePlan]) -> Value {
     let rules: Vec<Value> = passes
         .iter()
         .map(|p| {
@@ -95,7 +95,7 @@ fn escape_prop(s: &str) -> String {
 }
 
 /// GitHub Actions workflow commands, one annotation per finding.
-pub fn github(plans: &[FilePlan]) -> String {
+pub fn github(plans: &[&FilePlan]) -> String {
     let mut out = String::new();
     for plan in plans {
         for r in &plan.outcome.findings {

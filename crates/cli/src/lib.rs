@@ -4,11 +4,13 @@
 //! pending (`--dry-run`, `check`), 2 an error (a file that cannot be read or
 //! parsed, a bad option or config). A file that fails never stops the others.
 
+pub mod batch;
 pub mod discover;
 pub mod formats;
 pub mod plan;
 pub mod registry;
 pub mod render;
+pub mod summary;
 pub mod write;
 
 use std::collections::BTreeMap;
@@ -20,7 +22,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use dockfix_core::config::{self, Config, ConfigError, Effective};
 use dockfix_core::{Applicability, Mode};
 
-use plan::{plan_file, FileError, FilePlan, Settings};
+use plan::{FileError, FilePlan, Settings};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -91,6 +93,8 @@ enum Format {
     Sarif,
     /// GitHub Actions workflow annotations
     Github,
+    /// A Markdown summary for a pull-request description
+    Markdown,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -134,6 +138,9 @@ struct RunArgs {
     /// Warn about suppression comments that silence nothing
     #[arg(long)]
     warn_unused_suppressions: bool,
+    /// Compose file(s) to read services from (like `docker compose -f`); repeatable
+    #[arg(short = 'f', long = "compose-file", value_name = "FILE")]
+    compose_files: Vec<PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -312,48 +319,82 @@ fn run(mode: RunMode, args: RunArgs) -> u8 {
         return 2;
     }
     let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
-    let files = match discover::discover(&paths) {
+    let found = match discover::discover(&paths) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("error: {e}");
             return 2;
         }
     };
-    let mut configs = Configs::default();
-    let mut plans: Vec<FilePlan> = Vec::new();
     let mut errors: Vec<FileError> = Vec::new();
-    let mut all_passes: Vec<&'static dyn dockfix_core::Pass> = Vec::new();
-    for f in &files {
-        let settings = configs
-            .effective(args.config.as_deref(), f)
-            .map_err(|e| e.to_string())
-            .and_then(|eff| settings_for(&args, &eff));
-        let settings = match settings {
-            Ok(s) => s,
-            Err(message) => {
-                errors.push(FileError { path: f.clone(), line: None, column: None, message });
-                continue;
-            }
-        };
-        for p in &settings.passes {
-            if !all_passes.iter().any(|q| q.name() == p.name()) {
-                all_passes.push(*p);
-            }
+    let mut compose_paths = found.compose_files.clone();
+    compose_paths.extend(args.compose_files.iter().cloned());
+    let mut composes = Vec::new();
+    for c in &compose_paths {
+        match dockfix_compose::load(c) {
+            Ok(f) => composes.push(f),
+            Err(message) => errors.push(FileError { path: c.clone(), line: None, column: None, message }),
         }
-        match plan_file(f, &settings) {
-            Ok(p) => plans.push(p),
+    }
+    let units = batch::units(&found.dockerfiles, &composes);
+    let configs = std::sync::Mutex::new(Configs::default());
+    let settings_of = |path: &Path| -> Result<Settings, FileError> {
+        let eff = configs.lock().unwrap_or_else(|e| e.into_inner()).effective(args.config.as_deref(), path);
+        eff.map_err(|e| e.to_string()).and_then(|eff| settings_for(&args, &eff)).map_err(|message| FileError {
+            path: path.to_path_buf(),
+            line: None,
+            column: None,
+            message,
+        })
+    };
+    let mut plans: Vec<(FilePlan, Vec<String>)> = Vec::new();
+    let mut all_passes: Vec<&'static dyn dockfix_core::Pass> = Vec::new();
+    for (unit, result) in units.iter().zip(batch::plan_all(&units, |u| settings_of(&u.dockerfile))) {
+        match result {
+            Ok(p) => plans.push((p, unit.services())),
             Err(e) => errors.push(e),
         }
     }
+    let all_services = dockfix_compose::merge(&composes);
+    for c in &composes {
+        match settings_of(&c.path) {
+            Ok(settings) => {
+                if let Some(p) = batch::plan_compose(c, &all_services, &settings) {
+                    // The services the compose passes talk about.
+                    let names = c
+                        .services
+                        .iter()
+                        .filter(|s| {
+                            p.outcome.findings.iter().any(|r| r.finding.message.contains(&format!("`{}`", s.name)))
+                        })
+                        .map(|s| s.name.clone())
+                        .collect();
+                    plans.push((p, names));
+                }
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    for f in units.iter().map(|u| u.dockerfile.as_path()).chain(composes.iter().map(|c| c.path.as_path())) {
+        if let Ok(s) = settings_of(f) {
+            for p in s.passes {
+                if !all_passes.iter().any(|q| q.name() == p.name()) {
+                    all_passes.push(p);
+                }
+            }
+        }
+    }
+    let files_total = units.len();
+    let batch_run = units.len() > 1 || !composes.is_empty();
     let mut stderr = anstream::stderr();
     for e in &errors {
         let _ = writeln!(stderr, "error: {e}");
     }
-    if files.is_empty() && !args.quiet {
+    if units.is_empty() && composes.is_empty() && !args.quiet {
         let _ = writeln!(stderr, "warning: no Dockerfiles found");
     }
     if args.warn_unused_suppressions {
-        for p in &plans {
+        for (p, _) in &plans {
             for (line, passes) in &p.outcome.unused_suppressions {
                 let what = if passes.is_empty() { "every pass".to_string() } else { passes.join(", ") };
                 let _ =
@@ -362,27 +403,79 @@ fn run(mode: RunMode, args: RunArgs) -> u8 {
         }
     }
     let mut out = anstream::stdout();
-    let pending = |plans: &[FilePlan]| {
+    let pending = |plans: &[(FilePlan, Vec<String>)]| {
         if mode == RunMode::Check {
-            plans.iter().any(|p| !p.outcome.findings.is_empty())
+            plans.iter().any(|(p, _)| !p.outcome.findings.is_empty())
         } else {
-            plans.iter().any(|p| p.outcome.changed())
+            plans.iter().any(|(p, _)| p.outcome.changed())
         }
     };
-    let code = match (mode, args.format) {
-        (RunMode::Check | RunMode::DryRun, Format::Json) => {
+    if mode == RunMode::Apply {
+        // Write first, then report like the other modes.
+        let mut changed = 0;
+        let mut fixes = 0;
+        for (p, _) in &plans {
+            if !p.outcome.changed() {
+                continue;
+            }
+            match write_plan(p) {
+                Ok(()) => {
+                    changed += 1;
+                    let applied: Vec<&str> =
+                        p.outcome.findings.iter().filter(|r| r.applied).map(|r| r.finding.pass).collect();
+                    fixes += applied.len();
+                    if !args.quiet && args.format == Format::Text {
+                        let mut names = applied.clone();
+                        names.dedup();
+                        let _ = writeln!(
+                            out,
+                            "fixed {} ({}: {})",
+                            p.path.display(),
+                            plural(applied.len(), "fix", "fixes"),
+                            names.join(", ")
+                        );
+                        for fc in &p.outcome.files {
+                            let verb = if fc.before.is_some() { "updated" } else { "created" };
+                            let _ = writeln!(out, "{verb} {}", fc.path.display());
+                        }
+                    }
+                }
+                Err(e) => {
+                    let _ = writeln!(stderr, "error: {}: {e} (file left untouched)", p.path.display());
+                    errors.push(FileError { path: p.path.clone(), line: None, column: None, message: e.to_string() });
+                }
+            }
+        }
+        if args.format == Format::Text && !args.quiet {
+            for (p, _) in &plans {
+                for r in p.outcome.findings.iter().filter(|r| !r.applied) {
+                    let _ = render::finding_block(&mut out, &p.path, r, false);
+                }
+            }
+            if batch_run {
+                let (rows, totals) = summary::rows(&plans, &errors);
+                let _ = write!(out, "\n{}", summary::text(&rows, &totals));
+            } else {
+                summary(&mut stderr, &plans, files_total, changed, fixes, false);
+            }
+        }
+    }
+    let code = match args.format {
+        Format::Json => {
             let report = json_report(&plans, &errors);
             let _ = writeln!(out, "{}", serde_json::to_string_pretty(&report).unwrap_or_default());
             u8::from(pending(&plans))
         }
-        (RunMode::Check | RunMode::DryRun, Format::Sarif) => {
+        Format::Sarif => {
             all_passes.sort_by_key(|p| registry::all().iter().position(|q| q.name() == p.name()));
-            let log = formats::sarif(&all_passes, &plans);
+            let just: Vec<&FilePlan> = plans.iter().map(|(p, _)| p).collect();
+            let log = formats::sarif(&all_passes, &just);
             let _ = writeln!(out, "{}", serde_json::to_string_pretty(&log).unwrap_or_default());
             u8::from(pending(&plans))
         }
-        (RunMode::Check | RunMode::DryRun, Format::Github) => {
-            let _ = write!(out, "{}", formats::github(&plans));
+        Format::Github => {
+            let just: Vec<&FilePlan> = plans.iter().map(|(p, _)| p).collect();
+            let _ = write!(out, "{}", formats::github(&just));
             for e in &errors {
                 let _ = writeln!(
                     out,
@@ -394,92 +487,56 @@ fn run(mode: RunMode, args: RunArgs) -> u8 {
             }
             u8::from(pending(&plans))
         }
-        (RunMode::Check, Format::Text) => {
-            let mut n = 0;
-            for p in &plans {
-                for r in &p.outcome.findings {
-                    n += 1;
-                    let _ = render::finding_block(&mut out, &p.path, r, false);
-                }
-            }
-            if !args.quiet {
-                let _ = writeln!(
-                    stderr,
-                    "{} in {}",
-                    plural(n, "finding", "findings"),
-                    plural(files.len(), "Dockerfile", "Dockerfiles")
-                );
-            }
-            u8::from(n > 0)
+        Format::Markdown => {
+            let (rows, totals) = summary::rows(&plans, &errors);
+            let _ = write!(out, "{}", summary::markdown(&rows, &totals));
+            u8::from(pending(&plans))
         }
-        (RunMode::DryRun, Format::Text) => {
-            let mut changed = 0;
-            let mut fixes = 0;
-            for p in &plans {
-                if p.outcome.changed() || !p.outcome.findings.is_empty() || !p.outcome.dropped.is_empty() {
-                    let _ = render::dry_run(&mut out, p);
-                }
-                if p.outcome.changed() {
-                    changed += 1;
-                    fixes += p.outcome.findings.iter().filter(|r| r.applied).count();
-                }
-            }
-            if !args.quiet {
-                summary(&mut stderr, &plans, files.len(), changed, fixes, true);
-            }
-            u8::from(changed > 0)
-        }
-        (RunMode::Apply, _) => {
-            let mut changed = 0;
-            let mut fixes = 0;
-            for p in &plans {
-                if !p.outcome.changed() {
-                    continue;
-                }
-                match write_plan(p) {
-                    Ok(()) => {
-                        changed += 1;
-                        let applied: Vec<&str> =
-                            p.outcome.findings.iter().filter(|r| r.applied).map(|r| r.finding.pass).collect();
-                        fixes += applied.len();
-                        if !args.quiet {
-                            let mut names = applied.clone();
-                            names.dedup();
-                            let _ = writeln!(
-                                out,
-                                "fixed {} ({}: {})",
-                                p.path.display(),
-                                plural(applied.len(), "fix", "fixes"),
-                                names.join(", ")
-                            );
-                            for fc in &p.outcome.files {
-                                let verb = if fc.before.is_some() { "updated" } else { "created" };
-                                let _ = writeln!(out, "{verb} {}", fc.path.display());
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        let _ = writeln!(stderr, "error: {}: {e} (file left untouched)", p.path.display());
-                        errors.push(FileError {
-                            path: p.path.clone(),
-                            line: None,
-                            column: None,
-                            message: e.to_string(),
-                        });
-                    }
-                }
-            }
-            if !args.quiet {
-                for p in &plans {
-                    for r in p.outcome.findings.iter().filter(|r| !r.applied) {
+        Format::Text => match mode {
+            RunMode::Check => {
+                let mut n = 0;
+                for (p, _) in &plans {
+                    for r in &p.outcome.findings {
+                        n += 1;
                         let _ = render::finding_block(&mut out, &p.path, r, false);
                     }
                 }
-                summary(&mut stderr, &plans, files.len(), changed, fixes, false);
+                if !args.quiet {
+                    let _ = writeln!(
+                        stderr,
+                        "{} in {}",
+                        plural(n, "finding", "findings"),
+                        plural(files_total, "Dockerfile", "Dockerfiles")
+                    );
+                }
+                u8::from(n > 0)
             }
-            0
-        }
+            RunMode::DryRun => {
+                let mut changed = 0;
+                let mut fixes = 0;
+                for (p, _) in &plans {
+                    if p.outcome.changed() || !p.outcome.findings.is_empty() || !p.outcome.dropped.is_empty() {
+                        let _ = render::dry_run(&mut out, p);
+                    }
+                    if p.outcome.changed() {
+                        changed += 1;
+                        fixes += p.outcome.findings.iter().filter(|r| r.applied).count();
+                    }
+                }
+                if !args.quiet {
+                    if batch_run {
+                        let (rows, totals) = summary::rows(&plans, &errors);
+                        let _ = write!(out, "\n{}", summary::text(&rows, &totals));
+                    } else {
+                        summary(&mut stderr, &plans, files_total, changed, fixes, true);
+                    }
+                }
+                u8::from(changed > 0)
+            }
+            RunMode::Apply => 0,
+        },
     };
+    let code = if mode == RunMode::Apply { 0 } else { code };
     if !errors.is_empty() {
         return 2;
     }
@@ -490,8 +547,15 @@ fn run(mode: RunMode, args: RunArgs) -> u8 {
     }
 }
 
-fn summary(w: &mut dyn Write, plans: &[FilePlan], total: usize, changed: usize, fixes: usize, dry: bool) {
-    let held: usize = plans.iter().map(|p| p.outcome.held_back()).sum();
+fn summary(
+    w: &mut dyn Write,
+    plans: &[(FilePlan, Vec<String>)],
+    total: usize,
+    changed: usize,
+    fixes: usize,
+    dry: bool,
+) {
+    let held: usize = plans.iter().map(|(p, _)| p.outcome.held_back()).sum();
     let verb = if dry { "would change" } else { "changed" };
     let mut line = if changed == 0 {
         format!("nothing to change in {}", plural(total, "Dockerfile", "Dockerfiles"))
@@ -531,18 +595,27 @@ struct JsonError {
 }
 
 #[derive(serde::Serialize)]
+struct JsonSummary {
+    rows: Vec<summary::Row>,
+    totals: summary::Totals,
+}
+
+#[derive(serde::Serialize)]
 struct JsonReport<'a> {
     version: u32,
+    summary: JsonSummary,
     files: Vec<JsonFile<'a>>,
     errors: Vec<JsonError>,
 }
 
-fn json_report<'a>(plans: &'a [FilePlan], errors: &[FileError]) -> JsonReport<'a> {
+fn json_report<'a>(plans: &'a [(FilePlan, Vec<String>)], errors: &[FileError]) -> JsonReport<'a> {
+    let (rows, totals) = summary::rows(plans, errors);
     JsonReport {
         version: 1,
+        summary: JsonSummary { rows, totals },
         files: plans
             .iter()
-            .map(|p| JsonFile {
+            .map(|(p, _)| JsonFile {
                 path: p.path.display().to_string(),
                 changed: p.outcome.changed(),
                 findings: render::json_findings(p),

@@ -1,0 +1,210 @@
+//! Batch runs over many services: what to process (each Dockerfile once,
+//! with every build context compose builds it from), in parallel, in a
+//! deterministic order.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use dockfix_compose::{ComposeFile, Service as ComposeService};
+use dockfix_core::Service;
+use rayon::prelude::*;
+
+use crate::plan::{plan_service, FileError, FilePlan, Settings};
+
+/// One build of a Dockerfile.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContextUse {
+    pub context: PathBuf,
+    /// Compose services built this way.
+    pub services: Vec<String>,
+    pub target: Option<String>,
+    pub args: BTreeMap<String, String>,
+}
+
+/// One Dockerfile to process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unit {
+    pub dockerfile: PathBuf,
+    pub uses: Vec<ContextUse>,
+}
+
+impl Unit {
+    /// Compose service names built from this Dockerfile.
+    pub fn services(&self) -> Vec<String> {
+        self.uses.iter().flat_map(|u| u.services.iter().cloned()).collect()
+    }
+}
+
+fn key(p: &Path) -> PathBuf {
+    p.canonicalize().unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// Units from the Dockerfiles found on disk and the compose services.
+pub fn units(dockerfiles: &[PathBuf], compose: &[ComposeFile]) -> Vec<Unit> {
+    let mut by_key: BTreeMap<PathBuf, Unit> = BTreeMap::new();
+    let mut order: Vec<PathBuf> = Vec::new();
+    let all: Vec<&ComposeService> = compose.iter().flat_map(|c| c.services.iter()).collect();
+    for s in &all {
+        let Some(b) = &s.build else { continue };
+        if b.inline {
+            continue;
+        }
+        let k = key(&b.dockerfile);
+        let unit = by_key.entry(k.clone()).or_insert_with(|| {
+            order.push(k.clone());
+            Unit { dockerfile: b.dockerfile.clone(), uses: Vec::new() }
+        });
+        let ctx = key(&b.context);
+        match unit.uses.iter_mut().find(|u| key(&u.context) == ctx && u.target == b.target && u.args == b.args) {
+            Some(u) => {
+                if !u.services.contains(&s.name) {
+                    u.services.push(s.name.clone());
+                }
+            }
+            None => unit.uses.push(ContextUse {
+                context: b.context.clone(),
+                services: vec![s.name.clone()],
+                target: b.target.clone(),
+                args: b.args.clone(),
+            }),
+        }
+    }
+    for d in dockerfiles {
+        let k = key(d);
+        if by_key.contains_key(&k) {
+            // Found on disk and used by compose: keep the path as discovered.
+            if let Some(u) = by_key.get_mut(&k) {
+                u.dockerfile = d.clone();
+            }
+            continue;
+        }
+        let context =
+            d.parent().filter(|p| !p.as_os_str().is_empty()).map(Path::to_path_buf).unwrap_or(PathBuf::from("."));
+        order.push(k.clone());
+        by_key.insert(
+            k,
+            Unit {
+                dockerfile: d.clone(),
+                uses: vec![ContextUse { context, services: Vec::new(), target: None, args: BTreeMap::new() }],
+            },
+        );
+    }
+    let mut out: Vec<Unit> = order.into_iter().filter_map(|k| by_key.remove(&k)).collect();
+    out.sort_by(|a, b| a.dockerfile.cmp(&b.dockerfile));
+    out
+}
+
+/// Plans one unit: every build context it is built from must agree on the
+/// rewrite, or the file is left as it is.
+pub fn plan_unit(unit: &Unit, settings: &Settings) -> Result<FilePlan, FileError> {
+    let mut plans = Vec::new();
+    for u in &unit.uses {
+        let service = Service {
+            dockerfile: unit.dockerfile.clone(),
+            context: u.context.clone(),
+            name: u.services.first().cloned(),
+            target: u.target.clone(),
+            build_args: u.args.clone(),
+        };
+        plans.push(plan_service(service, &unit.dockerfile, settings)?);
+    }
+    let mut first = plans.remove(0);
+    if let Some(other) = plans.iter().find(|p| p.outcome.fixed != first.outcome.fixed) {
+        let msg = format!(
+            "rewrites differ between the build contexts {} and {}; left unchanged (run dockfix on each separately to see why)",
+            first.service.context.display(),
+            other.service.context.display()
+        );
+        first.outcome.fixed = first.outcome.source.clone();
+        first.outcome.files.clear();
+        for r in &mut first.outcome.findings {
+            r.applied = false;
+        }
+        first.outcome.dropped.push(msg);
+    }
+    Ok(first)
+}
+
+/// Plans every unit in parallel; results come back in unit order.
+pub fn plan_all<F>(units: &[Unit], settings_for: F) -> Vec<Result<FilePlan, FileError>>
+where
+    F: Fn(&Unit) -> Result<Settings, FileError> + Sync,
+{
+    units.par_iter().map(|u| settings_for(u).and_then(|s| plan_unit(u, &s))).collect()
+}
+
+/// Runs the compose passes on one compose file.
+pub fn plan_compose(file: &ComposeFile, all: &[ComposeService], settings: &Settings) -> Option<FilePlan> {
+    let pass = settings.passes.iter().find(|p| p.name() == dockfix_pass_compose_profiles::NAME)?;
+    let profile = settings.options.get_str(pass.name(), "profile").unwrap_or("dev");
+    let findings = dockfix_pass_compose_profiles::check_compose(file, all, profile);
+    let src = file.text.as_bytes();
+    let line_col = |off: usize| -> (usize, usize) {
+        let before = &file.text[..off.min(file.text.len())];
+        (before.matches('\n').count() + 1, before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1)
+    };
+    let mut reported = Vec::new();
+    let mut edits = Vec::new();
+    for f in findings {
+        let applied = f.fix.as_ref().is_some_and(|fx| match fx.applicability {
+            dockfix_core::Applicability::Safe => true,
+            dockfix_core::Applicability::Unsafe => settings.mode.unsafe_fixes,
+            dockfix_core::Applicability::DisplayOnly => false,
+        });
+        let edit_lines = f
+            .fix
+            .iter()
+            .flat_map(|fx| fx.edits.iter())
+            .map(|e| {
+                let (l, _) = line_col(e.range.start);
+                l..l + 1
+            })
+            .collect();
+        if applied {
+            edits.extend(f.fix.iter().flat_map(|fx| fx.edits.iter().cloned()));
+        }
+        let (line, column) = line_col(f.range.start);
+        reported.push(dockfix_core::Reported {
+            range: f.range.clone(),
+            line,
+            column,
+            end_line: line,
+            edit_lines,
+            applied,
+            finding: f,
+        });
+    }
+    let refs: Vec<&dockfix_core::Edit> = edits.iter().collect();
+    let fixed = dockfix_core::apply_edits(src, &refs).unwrap_or_else(|| src.to_vec());
+    Some(FilePlan {
+        path: file.path.clone(),
+        service: Service::for_dockerfile(&file.path),
+        outcome: dockfix_core::Outcome {
+            source: src.to_vec(),
+            fixed,
+            findings: reported,
+            files: Vec::new(),
+            dropped: Vec::new(),
+            rounds: 1,
+            converged: true,
+            unused_suppressions: Vec::new(),
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shared_dockerfile_is_one_unit_with_two_contexts() {
+        let text = "services:\n  a:\n    build: {context: svc/a, dockerfile: ../../docker/py.Dockerfile}\n  b:\n    build: {context: svc/b, dockerfile: ../../docker/py.Dockerfile}\n  c:\n    build: {context: svc/a, dockerfile: ../../docker/py.Dockerfile}\n";
+        let c = dockfix_compose::parse(Path::new("compose.yaml"), text).unwrap();
+        let u = units(&[PathBuf::from("other/Dockerfile")], &[c]);
+        assert_eq!(u.len(), 2);
+        let shared = u.iter().find(|x| x.dockerfile == Path::new("docker/py.Dockerfile")).unwrap();
+        assert_eq!(shared.uses.len(), 2);
+        assert_eq!(shared.uses[0].services, ["a", "c"]);
+        assert_eq!(shared.services(), ["a", "c", "b"]);
+    }
+}

@@ -1,0 +1,224 @@
+//! The batch summary: per Dockerfile (and the compose services built from
+//! it) what changed and what it is expected to gain, as a text table,
+//! Markdown for a pull request, or JSON.
+
+use serde::Serialize;
+use similar::{ChangeTag, TextDiff};
+
+use crate::plan::{FileError, FilePlan};
+
+/// One row.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Row {
+    pub dockerfile: String,
+    pub services: Vec<String>,
+    /// Passes whose fixes were applied, in order, without repeats.
+    pub passes: Vec<String>,
+    pub lines_added: usize,
+    pub lines_removed: usize,
+    /// Other files created or changed (`.dockerignore`…).
+    pub files: Vec<String>,
+    /// Expected effect of each applied change.
+    pub gains: Vec<String>,
+    /// Unsafe fixes found but not applied.
+    pub held_back: usize,
+    /// Findings without an automatic fix (refusals, reports).
+    pub reports: usize,
+    pub error: Option<String>,
+}
+
+/// Totals over all rows.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Totals {
+    pub dockerfiles: usize,
+    pub changed: usize,
+    pub fixes: usize,
+    pub lines_added: usize,
+    pub lines_removed: usize,
+    pub held_back: usize,
+    pub errors: usize,
+}
+
+fn count(before: &[u8], after: &[u8]) -> (usize, usize) {
+    let (a, b) = (String::from_utf8_lossy(before), String::from_utf8_lossy(after));
+    let d = TextDiff::from_lines(a.as_ref(), b.as_ref());
+    let mut add = 0;
+    let mut del = 0;
+    for c in d.iter_all_changes() {
+        match c.tag() {
+            ChangeTag::Insert => add += 1,
+            ChangeTag::Delete => del += 1,
+            ChangeTag::Equal => {}
+        }
+    }
+    (add, del)
+}
+
+/// Rows for planned files and errors, sorted by path.
+pub fn rows(plans: &[(FilePlan, Vec<String>)], errors: &[FileError]) -> (Vec<Row>, Totals) {
+    let mut rows = Vec::new();
+    let mut t = Totals::default();
+    for (p, services) in plans {
+        let o = &p.outcome;
+        let mut passes: Vec<String> = Vec::new();
+        let mut gains = Vec::new();
+        let mut fixes = 0;
+        for r in o.findings.iter().filter(|r| r.applied) {
+            fixes += 1;
+            if !passes.iter().any(|x| x == r.finding.pass) {
+                passes.push(r.finding.pass.to_string());
+            }
+            if let Some(g) = &r.finding.gain {
+                gains.push(format!("{}: {g}", r.finding.pass));
+            }
+        }
+        let (mut add, mut del) = count(&o.source, &o.fixed);
+        let mut files = Vec::new();
+        for fc in &o.files {
+            let (a, d) = count(fc.before.as_deref().unwrap_or_default(), &fc.after);
+            add += a;
+            del += d;
+            files.push(fc.path.display().to_string());
+        }
+        let held = o.held_back();
+        let reports = o.findings.iter().filter(|r| !r.finding.has_edits()).count();
+        t.dockerfiles += 1;
+        t.changed += usize::from(o.changed());
+        t.fixes += fixes;
+        t.lines_added += add;
+        t.lines_removed += del;
+        t.held_back += held;
+        rows.push(Row {
+            dockerfile: p.path.display().to_string(),
+            services: services.clone(),
+            passes,
+            lines_added: add,
+            lines_removed: del,
+            files,
+            gains,
+            held_back: held,
+            reports,
+            error: None,
+        });
+    }
+    for e in errors {
+        t.dockerfiles += 1;
+        t.errors += 1;
+        rows.push(Row {
+            dockerfile: e.path.display().to_string(),
+            services: Vec::new(),
+            passes: Vec::new(),
+            lines_added: 0,
+            lines_removed: 0,
+            files: Vec::new(),
+            gains: Vec::new(),
+            held_back: 0,
+            reports: 0,
+            error: Some(e.to_string()),
+        });
+    }
+    rows.sort_by(|a, b| a.dockerfile.cmp(&b.dockerfile));
+    (rows, t)
+}
+
+fn what(r: &Row) -> String {
+    if r.error.is_some() {
+        return "error: not processed (see above)".into();
+    }
+    if r.passes.is_empty() {
+        return match r.held_back {
+            0 => "no change".into(),
+            n => format!("no change ({n} unsafe held back)"),
+        };
+    }
+    r.passes.join(", ")
+}
+
+fn services(r: &Row) -> String {
+    if r.services.is_empty() {
+        "-".into()
+    } else {
+        r.services.join(", ")
+    }
+}
+
+/// A plain text table.
+pub fn text(rows: &[Row], t: &Totals) -> String {
+    let headers = ["file", "services", "changes", "lines"];
+    let cells: Vec<[String; 4]> = rows
+        .iter()
+        .map(|r| [r.dockerfile.clone(), services(r), what(r), format!("+{} -{}", r.lines_added, r.lines_removed)])
+        .collect();
+    let mut w = headers.map(str::len);
+    for c in &cells {
+        for i in 0..4 {
+            w[i] = w[i].max(c[i].chars().count());
+        }
+    }
+    let line = |c: [&str; 4]| {
+        format!("{:<a$}  {:<b$}  {:<c$}  {}\n", c[0], c[1], c[2], c[3], a = w[0], b = w[1], c = w[2])
+            .trim_end()
+            .to_string()
+            + "\n"
+    };
+    let mut out = line(headers);
+    for c in &cells {
+        out.push_str(&line([&c[0], &c[1], &c[2], &c[3]]));
+    }
+    out.push_str(&totals_line(t));
+    out
+}
+
+fn totals_line(t: &Totals) -> String {
+    let mut s = format!(
+        "{} of {} files changed, {} {}, +{} -{} lines",
+        t.changed,
+        t.dockerfiles,
+        t.fixes,
+        if t.fixes == 1 { "fix" } else { "fixes" },
+        t.lines_added,
+        t.lines_removed
+    );
+    if t.held_back > 0 {
+        let n = if t.held_back == 1 { "unsafe fix" } else { "unsafe fixes" };
+        s.push_str(&format!(", {} {n} held back (--unsafe-fixes)", t.held_back));
+    }
+    if t.errors > 0 {
+        s.push_str(&format!(", {} {}", t.errors, if t.errors == 1 { "error" } else { "errors" }));
+    }
+    s.push('\n');
+    s
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// Markdown for a pull-request description.
+pub fn markdown(rows: &[Row], t: &Totals) -> String {
+    let mut out = String::from("## dockfix\n\n");
+    out.push_str("| file | services | changes | lines |\n| --- | --- | --- | --- |\n");
+    for r in rows {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | +{} −{} |\n",
+            md_escape(&r.dockerfile),
+            md_escape(&services(r)),
+            md_escape(&r.error.as_ref().map_or_else(|| what(r), |e| format!("error: {e}"))),
+            r.lines_added,
+            r.lines_removed
+        ));
+    }
+    out.push('\n');
+    out.push_str(&totals_line(t));
+    let with_gains: Vec<&Row> = rows.iter().filter(|r| !r.gains.is_empty()).collect();
+    if !with_gains.is_empty() {
+        out.push_str("\n### Expected effect\n\n");
+        for r in with_gains {
+            out.push_str(&format!("- `{}`\n", md_escape(&r.dockerfile)));
+            for g in &r.gains {
+                out.push_str(&format!("  - {}\n", md_escape(g)));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,102 @@
+//! Batch runs over a monorepo wired by compose: discovery through compose,
+//! a Dockerfile shared by services, a context in a parent directory, a
+//! tooling service, a broken file that does not stop the rest, and the
+//! summary in text, Markdown and JSON.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn dockfix(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dockfix"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run dockfix")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn snap(name: &str, value: &str) {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"));
+    s.set_prepend_module_to_snapshot(false);
+    s.set_omit_expression(true);
+    s.bind(|| insta::assert_snapshot!(name, value));
+}
+
+const PY: &str = "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\nCMD [\"python\", \"main.py\"]\n";
+
+fn monorepo() -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    let w = |p: &str, c: &str| {
+        let path = d.path().join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, c).unwrap();
+    };
+    w(
+        "compose.yaml",
+        "services:\n  api:\n    build:\n      context: services/api\n      dockerfile: ../../docker/python.Dockerfile\n    ports: [\"8000:8000\"]\n    depends_on: [migrate]\n  worker:\n    build:\n      context: services/worker\n      dockerfile: ../../docker/python.Dockerfile\n  migrate:\n    build: services/api\n    command: alembic upgrade head\n  lint:\n    # runs the linters\n    build:\n      context: .\n      dockerfile: tools/lint/Dockerfile\n  db:\n    image: postgres:16\n",
+    );
+    w("docker/python.Dockerfile", PY);
+    w("services/api/requirements.txt", "fastapi\n");
+    w("services/api/Dockerfile", PY);
+    w("services/worker/requirements.txt", "celery\n");
+    w(
+        "tools/lint/Dockerfile",
+        "FROM python:3.12-slim\nCOPY tools/lint/requirements.txt .\nRUN pip install -r requirements.txt\n",
+    );
+    w("tools/lint/requirements.txt", "ruff\n");
+    w("legacy/Dockerfile", "FROM alpine\nCMD [\"a\", 1]\n");
+    d
+}
+
+#[test]
+fn batch_over_a_monorepo() {
+    let d = monorepo();
+    let out = dockfix(d.path(), &["--dry-run"]);
+    assert_eq!(out.status.code(), Some(2), "a broken file makes the run exit 2");
+    let err = text(&out.stderr);
+    assert!(err.contains("legacy/Dockerfile:2:1: when using JSON array syntax"), "{err}");
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("+++ b/docker/python.Dockerfile"), "{stdout}");
+    assert!(stdout.contains("+++ b/services/api/Dockerfile"), "{stdout}");
+    let summary = &stdout[stdout.rfind("\nfile ").expect("summary table") + 1..];
+    snap("batch__summary_text", summary);
+
+    let out = dockfix(d.path(), &["--dry-run", "--format", "markdown", "--unsafe-fixes"]);
+    snap("batch__summary_markdown", &text(&out.stdout));
+
+    let out = dockfix(d.path(), &["check", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    snap("batch__summary_json", &serde_json::to_string_pretty(&v["summary"]).unwrap());
+}
+
+#[test]
+fn apply_then_clean() {
+    let d = monorepo();
+    std::fs::remove_dir_all(d.path().join("legacy")).unwrap();
+    let out = dockfix(d.path(), &["apply", "--unsafe-fixes"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let compose = std::fs::read_to_string(d.path().join("compose.yaml")).unwrap();
+    assert!(compose.contains("  lint:\n    profiles: [\"dev\"]\n    # runs the linters\n"), "{compose}");
+    assert!(!compose.contains("  migrate:\n    profiles"), "migrate is depended on by api");
+    let shared = std::fs::read_to_string(d.path().join("docker/python.Dockerfile")).unwrap();
+    assert!(shared.contains("COPY requirements.txt ."), "{shared}");
+    let out = dockfix(d.path(), &["--dry-run", "--unsafe-fixes"]);
+    assert_eq!(out.status.code(), Some(0), "second run is clean: {}", text(&out.stdout));
+}
+
+#[test]
+fn contexts_that_disagree_leave_the_file_alone() {
+    let d = monorepo();
+    std::fs::remove_dir_all(d.path().join("legacy")).unwrap();
+    // worker has no requirements.txt: reorder refuses there, so the shared file stays.
+    std::fs::remove_file(d.path().join("services/worker/requirements.txt")).unwrap();
+    let out = dockfix(d.path(), &["--dry-run", "docker", "compose.yaml"]);
+    let stdout = text(&out.stdout);
+    assert!(!stdout.contains("+++ b/docker/python.Dockerfile"), "{stdout}");
+    assert!(stdout.contains("rewrites differ between the build contexts"), "{stdout}");
+}
