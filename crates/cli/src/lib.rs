@@ -66,6 +66,8 @@ enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Build the original and the rewritten Dockerfiles for real and compare the images
+    Verify(VerifyArgs),
     /// Print the man page (roff)
     #[command(hide = true)]
     Man,
@@ -143,6 +145,51 @@ struct RunArgs {
     compose_files: Vec<PathBuf>,
 }
 
+#[derive(Args, Debug, Clone)]
+struct VerifyArgs {
+    /// Dockerfiles, directories or compose files (default: the current directory)
+    paths: Vec<PathBuf>,
+    /// Verify unsafe fixes too
+    #[arg(long)]
+    unsafe_fixes: bool,
+    /// Run only these passes (comma-separated)
+    #[arg(long, value_delimiter = ',', value_name = "PASS")]
+    select: Vec<String>,
+    /// Skip these passes (comma-separated)
+    #[arg(long, value_delimiter = ',', value_name = "PASS")]
+    ignore: Vec<String>,
+    /// Network mode for the builds' RUN steps (e.g. `host` where the engine has no bridge)
+    #[arg(long, value_name = "MODE")]
+    network: Option<String>,
+    /// Keep the built images (their tags are printed)
+    #[arg(long)]
+    keep: bool,
+    /// The docker CLI to use (default: $DOCKER, then `docker`, then /usr/bin/docker)
+    #[arg(long, value_name = "PATH")]
+    docker: Option<PathBuf>,
+    /// Also ignore these image paths when comparing files (globs; repeatable)
+    #[arg(long = "ignore-path", value_name = "GLOB")]
+    ignore_paths: Vec<String>,
+    /// Skip the one-line-edit rebuild
+    #[arg(long)]
+    no_edit: bool,
+    /// Write each build's plain progress log into this directory (for `dockfix audit --timings`)
+    #[arg(long, value_name = "DIR")]
+    save_logs: Option<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Use this config file instead of searching for dockfix.toml
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Compose file(s) to read services from; repeatable
+    #[arg(short = 'f', long = "compose-file", value_name = "FILE")]
+    compose_files: Vec<PathBuf>,
+    /// No progress on stderr
+    #[arg(short, long)]
+    quiet: bool,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum RunMode {
     DryRun,
@@ -168,6 +215,7 @@ pub fn main() -> ExitCode {
             clap_complete::generate(shell, &mut Cli::command(), "dockfix", &mut std::io::stdout());
             0
         }
+        Some(Command::Verify(a)) => verify(a),
         Some(Command::Man) => match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
             Ok(()) => 0,
             Err(e) => {
@@ -631,4 +679,135 @@ fn json_report<'a>(plans: &'a [(FilePlan, Vec<String>)], errors: &[FileError]) -
             })
             .collect(),
     }
+}
+
+fn verify(args: VerifyArgs) -> u8 {
+    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+    let found = match discover::discover(&paths) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let mut composes = Vec::new();
+    for c in found.compose_files.iter().chain(&args.compose_files) {
+        match dockfix_compose::load(c) {
+            Ok(f) => composes.push(f),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        }
+    }
+    let docker = match dockfix_verify::Docker::detect(args.docker.as_deref(), args.network.clone()) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let units = batch::units(&found.dockerfiles, &composes);
+    let run_args = RunArgs {
+        paths: Vec::new(),
+        dry_run: true,
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+        unsafe_fixes: args.unsafe_fixes,
+        format: Format::Text,
+        color: ColorMode::Never,
+        quiet: true,
+        exit_zero: false,
+        config: args.config.clone(),
+        warn_unused_suppressions: false,
+        compose_files: Vec::new(),
+    };
+    let mut configs = Configs::default();
+    let mut reports = Vec::new();
+    let mut code = 0u8;
+    let opts = dockfix_verify::Options { keep: args.keep, ignore: args.ignore_paths.clone(), no_edit: args.no_edit };
+    for unit in &units {
+        let settings = match configs
+            .effective(args.config.as_deref(), &unit.dockerfile)
+            .map_err(|e| e.to_string())
+            .and_then(|eff| settings_for(&run_args, &eff))
+        {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {}: {e}", unit.dockerfile.display());
+                code = 2;
+                continue;
+            }
+        };
+        for u in &unit.uses {
+            let service = dockfix_core::Service {
+                dockerfile: unit.dockerfile.clone(),
+                context: u.context.clone(),
+                name: u.services.first().cloned(),
+                target: u.target.clone(),
+                build_args: u.args.clone(),
+            };
+            let plan = match plan::plan_service(service.clone(), &unit.dockerfile, &settings) {
+                Ok(p) => p,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    code = 2;
+                    continue;
+                }
+            };
+            if !plan.outcome.changed() {
+                if !args.quiet {
+                    eprintln!("{}: nothing to verify (no change)", unit.dockerfile.display());
+                }
+                continue;
+            }
+            let mut applied: Vec<String> =
+                plan.outcome.findings.iter().filter(|r| r.applied).map(|r| r.finding.pass.to_string()).collect();
+            applied.dedup();
+            let input = dockfix_verify::Input {
+                service,
+                original: plan.outcome.source.clone(),
+                rewritten: plan.outcome.fixed.clone(),
+                other_files: plan.outcome.files.iter().map(|f| (f.path.clone(), f.after.clone())).collect(),
+                applied_passes: applied,
+            };
+            let quiet = args.quiet;
+            let logs = args.save_logs.clone();
+            let mut buffers: BTreeMap<String, String> = BTreeMap::new();
+            let mut progress = |label: &str, line: &str| {
+                buffers.entry(label.to_string()).or_default().push_str(line);
+                buffers.entry(label.to_string()).or_default().push('\n');
+                if !quiet && line.starts_with('#') && line.contains(" [") && !line.contains("[internal]") {
+                    eprintln!("  [{label}] {line}");
+                }
+            };
+            match dockfix_verify::verify(&docker, &input, &opts, &mut progress) {
+                Ok(r) => {
+                    code = code.max(r.exit_code());
+                    if let Some(dir) = logs {
+                        let _ = std::fs::create_dir_all(&dir);
+                        let stem = unit.dockerfile.display().to_string().replace(['/', '\\'], "_");
+                        for (label, log) in &buffers {
+                            let _ =
+                                std::fs::write(dir.join(format!("{stem}.{}.log", label.replace([',', ' '], ""))), log);
+                        }
+                    }
+                    reports.push(r);
+                }
+                Err(e) => {
+                    eprintln!("error: {}: {e}", unit.dockerfile.display());
+                    code = 2;
+                }
+            }
+        }
+    }
+    match args.format {
+        Format::Json => println!("{}", serde_json::to_string_pretty(&reports).unwrap_or_default()),
+        _ => {
+            for r in &reports {
+                print!("{}", dockfix_verify::render_text(r));
+            }
+        }
+    }
+    code
 }
