@@ -68,6 +68,8 @@ enum Command {
     },
     /// Build the original and the rewritten Dockerfiles for real and compare the images
     Verify(VerifyArgs),
+    /// Count, from git history, which steps each commit re-ran — now and after the rewrite
+    Audit(AuditArgs),
     /// Print the man page (roff)
     #[command(hide = true)]
     Man,
@@ -190,6 +192,39 @@ struct VerifyArgs {
     quiet: bool,
 }
 
+#[derive(Args, Debug, Clone)]
+struct AuditArgs {
+    /// Dockerfiles, directories or compose files (default: the current directory)
+    paths: Vec<PathBuf>,
+    /// How many recent commits to replay
+    #[arg(long, default_value_t = 200)]
+    commits: usize,
+    /// Only commits after this date (YYYY-MM-DD)
+    #[arg(long, value_name = "DATE")]
+    since: Option<String>,
+    /// Include unsafe fixes in the proposed rewrite
+    #[arg(long)]
+    unsafe_fixes: bool,
+    /// Run only these passes (comma-separated)
+    #[arg(long, value_delimiter = ',', value_name = "PASS")]
+    select: Vec<String>,
+    /// Skip these passes (comma-separated)
+    #[arg(long, value_delimiter = ',', value_name = "PASS")]
+    ignore: Vec<String>,
+    /// A BuildKit --progress=plain log to weigh steps by their measured time
+    #[arg(long, value_name = "FILE")]
+    timings: Option<PathBuf>,
+    /// Output format (text, json, markdown)
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Use this config file instead of searching for dockfix.toml
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Compose file(s) to read services from; repeatable
+    #[arg(short = 'f', long = "compose-file", value_name = "FILE")]
+    compose_files: Vec<PathBuf>,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum RunMode {
     DryRun,
@@ -216,6 +251,7 @@ pub fn main() -> ExitCode {
             0
         }
         Some(Command::Verify(a)) => verify(a),
+        Some(Command::Audit(a)) => audit(a),
         Some(Command::Man) => match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
             Ok(()) => 0,
             Err(e) => {
@@ -244,6 +280,10 @@ fn set_color(mode: ColorMode) {
 }
 
 fn explain(name: &str) -> u8 {
+    if name == "audit" {
+        println!("{}", include_str!("../../audit/EXPLAIN.md").trim_end());
+        return 0;
+    }
     match registry::find(name) {
         Some(p) => {
             let mut out = anstream::stdout();
@@ -806,6 +846,191 @@ fn verify(args: VerifyArgs) -> u8 {
         _ => {
             for r in &reports {
                 print!("{}", dockfix_verify::render_text(r));
+            }
+        }
+    }
+    code
+}
+
+/// `YYYY-MM-DD` → seconds since the epoch (UTC midnight).
+fn parse_date(s: &str) -> Option<i64> {
+    let mut it = s.split('-').map(|x| x.parse::<i64>());
+    let (y, m, d) = (it.next()?.ok()?, it.next()?.ok()?, it.next()?.ok()?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    Some((era * 146_097 + doe - 719_468) * 86_400)
+}
+
+fn audit(args: AuditArgs) -> u8 {
+    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+    let found = match discover::discover(&paths) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 2;
+        }
+    };
+    let mut composes = Vec::new();
+    for c in found.compose_files.iter().chain(&args.compose_files) {
+        match dockfix_compose::load(c) {
+            Ok(f) => composes.push(f),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 2;
+            }
+        }
+    }
+    let since = match &args.since {
+        Some(s) => match parse_date(s) {
+            Some(t) => Some(t),
+            None => {
+                eprintln!("error: --since takes a date like 2026-01-31");
+                return 2;
+            }
+        },
+        None => None,
+    };
+    let timings = match &args.timings {
+        Some(f) => match std::fs::read_to_string(f) {
+            Ok(log) => Some(dockfix_audit::timings_from_log(&log)),
+            Err(e) => {
+                eprintln!("error: {}: {e}", f.display());
+                return 2;
+            }
+        },
+        None => None,
+    };
+    let run_args = RunArgs {
+        paths: Vec::new(),
+        dry_run: true,
+        select: args.select.clone(),
+        ignore: args.ignore.clone(),
+        unsafe_fixes: args.unsafe_fixes,
+        format: Format::Text,
+        color: ColorMode::Never,
+        quiet: true,
+        exit_zero: false,
+        config: args.config.clone(),
+        warn_unused_suppressions: false,
+        compose_files: Vec::new(),
+    };
+    let units = batch::units(&found.dockerfiles, &composes);
+    let mut configs = Configs::default();
+    let mut audits = Vec::new();
+    let mut statics: Vec<(String, String, Vec<dockfix_audit::StaticEntry>)> = Vec::new();
+    let mut code = 0;
+    let none = |_: &str| false;
+    for unit in &units {
+        let settings = match configs
+            .effective(args.config.as_deref(), &unit.dockerfile)
+            .map_err(|e| e.to_string())
+            .and_then(|eff| settings_for(&run_args, &eff))
+        {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("error: {}: {e}", unit.dockerfile.display());
+                code = 2;
+                continue;
+            }
+        };
+        let Some(u) = unit.uses.first() else { continue };
+        let service = dockfix_core::Service {
+            dockerfile: unit.dockerfile.clone(),
+            context: u.context.clone(),
+            name: u.services.first().cloned(),
+            target: u.target.clone(),
+            build_args: u.args.clone(),
+        };
+        let plan = match plan::plan_service(service, &unit.dockerfile, &settings) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("error: {e}");
+                code = 2;
+                continue;
+            }
+        };
+        let (Ok(current), Ok(proposed)) =
+            (dockfix_syntax::parse(&plan.outcome.source), dockfix_syntax::parse(&plan.outcome.fixed))
+        else {
+            continue;
+        };
+        let repo = dockfix_history::Repo::discover(&u.context);
+        let rel = |p: &Path, root: &Path| -> Option<String> {
+            let abs = p.canonicalize().ok()?;
+            let r = abs.strip_prefix(root).ok()?.to_string_lossy().replace('\\', "/");
+            Some(r)
+        };
+        let history = repo.as_ref().filter(|r| !r.is_shallow()).and_then(|r| {
+            let commits = r.commits(args.commits, since).ok()?;
+            Some((r.root().to_path_buf(), commits))
+        });
+        match history {
+            Some((root, commits)) => {
+                let desc = format!("git history of {}, last {} commits", root.display(), commits.len());
+                let a = dockfix_audit::audit(&dockfix_audit::Input {
+                    dockerfile: unit.dockerfile.display().to_string(),
+                    context_in_repo: rel(&u.context, &root).unwrap_or_default(),
+                    dockerfile_in_repo: rel(&unit.dockerfile, &root),
+                    current: &current,
+                    proposed: &proposed,
+                    target: u.target.as_deref(),
+                    excluded_now: &none,
+                    excluded_proposed: &none,
+                    commits: Some(&commits),
+                    timings: timings.as_ref(),
+                    history: desc,
+                });
+                audits.push(a);
+            }
+            None => {
+                let why = match &repo {
+                    Some(r) if r.is_shallow() => "a shallow clone: the history is cut",
+                    _ => "not in a git repository",
+                };
+                let mut entries: Vec<String> = std::fs::read_dir(&u.context)
+                    .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+                    .unwrap_or_default();
+                entries.sort();
+                let map = dockfix_audit::static_map(&current, u.target.as_deref(), &entries, &none);
+                statics.push((unit.dockerfile.display().to_string(), why.to_string(), map));
+            }
+        }
+    }
+    match args.format {
+        Format::Json => {
+            let v = serde_json::json!({
+                "version": 1,
+                "audits": audits,
+                "static": statics.iter().map(|(f, why, m)| serde_json::json!({"dockerfile": f, "why": why, "map": m})).collect::<Vec<_>>(),
+            });
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        }
+        Format::Markdown => print!("{}", dockfix_audit::render_markdown(&audits)),
+        _ => {
+            for a in &audits {
+                print!("{}", dockfix_audit::render_text(a));
+            }
+            for (f, why, map) in &statics {
+                println!("{f}: no history to replay ({why}); which steps a change re-runs:");
+                for e in map {
+                    println!(
+                        "  {:<30} {}",
+                        e.path,
+                        e.first_step.as_deref().map_or("nothing".to_string(), |s| format!(
+                            "from `{s}` ({} {})",
+                            e.reruns,
+                            if e.reruns == 1 { "step" } else { "steps" }
+                        ))
+                    );
+                }
             }
         }
     }

@@ -3,6 +3,7 @@
 //! edit helpers, suppression comments and the package-manager knowledge
 //! table every pass shares.
 
+pub mod cache;
 pub mod config;
 pub mod engine;
 pub mod fix;
