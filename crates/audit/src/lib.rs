@@ -89,9 +89,11 @@ fn side(
     let mut total = 0usize;
     let mut seconds = 0f64;
     let secs = |i: usize| timings.and_then(|t| t.get(&normalize(&model.steps[i].text)).copied());
-    let reachable: Vec<usize> = (0..model.steps.len()).filter(|i| model.steps[*i].reachable).collect();
+    let reachable: Vec<usize> =
+        (0..model.steps.len()).filter(|i| model.steps[*i].reachable && !model.steps[*i].is_metadata()).collect();
     for paths in changes {
-        let inv = model.invalidated(paths, excluded);
+        let mut inv = model.invalidated(paths, excluded);
+        inv.retain(|i| !model.steps[*i].is_metadata());
         for &i in &inv {
             counts[i] += 1;
             seconds += secs(i).unwrap_or(0.0);
@@ -176,7 +178,8 @@ pub fn static_map(
     paths
         .iter()
         .map(|p| {
-            let inv = m.invalidated(std::slice::from_ref(p), excluded);
+            let mut inv = m.invalidated(std::slice::from_ref(p), excluded);
+            inv.retain(|i| !m.steps[*i].is_metadata());
             StaticEntry {
                 path: p.clone(),
                 first_step: inv.first().map(|i| m.steps[*i].text.clone()),

@@ -49,6 +49,14 @@ pub struct Step {
     pub reachable: bool,
 }
 
+impl Step {
+    /// Only changes the image's configuration (CMD, ENV, LABEL…): BuildKit
+    /// runs nothing for it, so it costs nothing to "re-run".
+    pub fn is_metadata(&self) -> bool {
+        !matches!(self.kind, Kind::Run | Kind::Copy | Kind::Add | Kind::Workdir)
+    }
+}
+
 /// The model of one Dockerfile for one target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Model {
