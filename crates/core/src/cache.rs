@@ -84,42 +84,71 @@ fn one_line(ins: &Instruction) -> String {
     ins.line.text().split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Go's `filepath.Match` for one path segment set (`*`, `?`, `[...]`).
+/// Go's `filepath.Match`: `*` and `?` never cross `/`, `[...]` classes
+/// (`^`/`!` negate, ranges), `\\` escapes. Backtracks only to the last `*`,
+/// so it runs in O(pattern × name).
 fn glob_match(pattern: &str, name: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
-    fn rec(p: &[char], n: &[char]) -> bool {
-        match p.first() {
-            None => n.is_empty(),
-            Some('*') => (0..=n.len()).take_while(|&i| i == 0 || n[i - 1] != '/').any(|i| rec(&p[1..], &n[i..])),
-            Some('?') => !n.is_empty() && n[0] != '/' && rec(&p[1..], &n[1..]),
-            Some('[') => {
-                let Some(close) = p.iter().position(|c| *c == ']') else { return false };
-                if n.is_empty() || n[0] == '/' {
-                    return false;
+    // Matches one pattern item at p[pi] against n[ni]; returns the next pi.
+    let one = |pi: usize, c: char| -> Option<usize> {
+        match p[pi] {
+            '?' => (c != '/').then_some(pi + 1),
+            '[' => {
+                let close = p[pi + 1..].iter().position(|x| *x == ']').map(|x| pi + 1 + x)?;
+                if c == '/' {
+                    return None;
                 }
-                let (neg, set) = match p.get(1) {
-                    Some('^') | Some('!') => (true, &p[2..close]),
-                    _ => (false, &p[1..close]),
+                let (neg, set) = match p.get(pi + 1) {
+                    Some('^') | Some('!') => (true, &p[pi + 2..close]),
+                    _ => (false, &p[pi + 1..close]),
                 };
                 let mut hit = false;
                 let mut i = 0;
                 while i < set.len() {
                     if i + 2 < set.len() && set[i + 1] == '-' {
-                        hit |= set[i] <= n[0] && n[0] <= set[i + 2];
+                        hit |= set[i] <= c && c <= set[i + 2];
                         i += 3;
                     } else {
-                        hit |= set[i] == n[0];
+                        hit |= set[i] == c;
                         i += 1;
                     }
                 }
-                hit != neg && rec(&p[close + 1..], &n[1..])
+                (hit != neg).then_some(close + 1)
             }
-            Some('\\') if p.len() > 1 => !n.is_empty() && n[0] == p[1] && rec(&p[2..], &n[1..]),
-            Some(c) => !n.is_empty() && n[0] == *c && rec(&p[1..], &n[1..]),
+            '\\' if pi + 1 < p.len() => (p[pi + 1] == c).then_some(pi + 2),
+            x => (x == c).then_some(pi + 1),
+        }
+    };
+    let (mut pi, mut ni) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ni < n.len() {
+        if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ni));
+            pi += 1;
+            continue;
+        }
+        if pi < p.len() {
+            if let Some(next) = one(pi, n[ni]) {
+                pi = next;
+                ni += 1;
+                continue;
+            }
+        }
+        match star {
+            // Let the last `*` take one more character (never a `/`).
+            Some((sp, sn)) if n[sn] != '/' => {
+                star = Some((sp, sn + 1));
+                pi = sp + 1;
+                ni = sn + 1;
+            }
+            _ => return false,
         }
     }
-    rec(&p, &n)
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
 }
 
 /// True if a source pattern copies context path `path` (the path itself,
@@ -355,6 +384,11 @@ mod tests {
         assert!(!source_reads("*.py", "pkg/app.py"));
         assert!(source_reads("src/*", "src/a/b.rs"));
         assert!(source_reads("", "anything"));
+        assert!(glob_match("[a-c]?.py", "b1.py") && !glob_match("[!a-c]?.py", "b1.py"));
+        assert!(glob_match("a*b*c", "axxbyyc") && !glob_match("a*c", "ab/c"));
+        // No exponential backtracking.
+        let long = "a".repeat(5000);
+        assert!(!glob_match(&format!("{}b", "*a".repeat(200)), &long));
         let doc =
             parse_str("FROM a\nCOPY --exclude=docs . /app\nRUN --mount=type=bind,source=scripts,target=/s sh /s/x\n")
                 .unwrap();

@@ -413,10 +413,13 @@ impl Document {
     pub fn leading_comments(&self, idx: usize) -> Range<usize> {
         let ins = &self.instructions[idx];
         let mut start = ins.lines.start;
-        let mut comments: Vec<&Trivia> = self.trivia.iter().filter(|t| t.lines.end <= start).collect();
-        while let Some(t) = comments.pop() {
+        // Trivia are sorted by position: walk back from the last one before the instruction.
+        let mut i = self.trivia.partition_point(|t| t.lines.end <= start);
+        while i > 0 {
+            let t = &self.trivia[i - 1];
             if t.kind == TriviaKind::Comment && t.lines.end == start {
                 start = t.lines.start;
+                i -= 1;
             } else {
                 break;
             }

@@ -390,8 +390,16 @@ impl Node {
     }
 }
 
+/// How deep `ONBUILD ONBUILD …` may nest before the parser gives up
+/// (BuildKit rejects any chaining at the instruction level anyway).
+const MAX_ONBUILD_DEPTH: usize = 16;
+
 /// `newNodeFromLine` on `text[range]`.
 pub(crate) fn parse_node(text: &str, range: Range<usize>, escape: char) -> Result<Node, String> {
+    parse_node_at(text, range, escape, 0)
+}
+
+fn parse_node_at(text: &str, range: Range<usize>, escape: char, depth: usize) -> Result<Node, String> {
     let tr = trim_space_range(&text[range.clone()]);
     let line = range.start + tr.start..range.start + tr.end;
     let parts = split_ws(&text[line.clone()], Some(2));
@@ -462,7 +470,10 @@ pub(crate) fn parse_node(text: &str, range: Range<usize>, escape: char) -> Resul
         }
         Kind::Onbuild => {
             if !rest.is_empty() {
-                node.sub = Some(Box::new(parse_node(text, args_span.clone(), escape)?));
+                if depth >= MAX_ONBUILD_DEPTH {
+                    return Err("ONBUILD instructions are nested too deeply".to_string());
+                }
+                node.sub = Some(Box::new(parse_node_at(text, args_span.clone(), escape, depth + 1)?));
             }
         }
         Kind::Unknown => {

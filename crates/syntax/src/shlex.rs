@@ -8,9 +8,14 @@ pub(crate) struct LexOptions {
     pub raw_escapes: bool,
 }
 
+/// How deep `${a:-${b:-…}}` may nest before the lexer gives up (as if
+/// BuildKit's lexer had failed: no heredocs are found on that line).
+const MAX_DEPTH: usize = 128;
+
 struct Lexer<'a> {
     chars: Vec<char>,
     pos: usize,
+    depth: usize,
     escape: char,
     opts: LexOptions,
     _src: &'a str,
@@ -58,7 +63,7 @@ impl Words {
 /// Splits `s` into words as `Lex.ProcessWords` does; `None` where BuildKit's
 /// lexer returns an error (an unterminated quote, a bad `${…}`).
 pub(crate) fn process_words(s: &str, opts: LexOptions) -> Option<Vec<String>> {
-    let mut lx = Lexer { chars: s.chars().collect(), pos: 0, escape: '\\', opts, _src: s };
+    let mut lx = Lexer { chars: s.chars().collect(), pos: 0, depth: 0, escape: '\\', opts, _src: s };
     let raw = opts.raw_escapes;
     lx.process_stop_on(None, raw).map(|(_, words)| words)
 }
@@ -76,6 +81,16 @@ impl Lexer<'_> {
     }
 
     fn process_stop_on(&mut self, stop: Option<char>, raw_escapes: bool) -> Option<(String, Vec<String>)> {
+        if self.depth >= MAX_DEPTH {
+            return None;
+        }
+        self.depth += 1;
+        let r = self.process_stop_on_inner(stop, raw_escapes);
+        self.depth -= 1;
+        r
+    }
+
+    fn process_stop_on_inner(&mut self, stop: Option<char>, raw_escapes: bool) -> Option<(String, Vec<String>)> {
         let mut result = String::new();
         let mut words = Words::default();
         while let Some(ch) = self.peek() {
