@@ -1194,3 +1194,105 @@ fn frontend_refusal(doc: &Document) -> Option<Finding> {
         .fix(Fix::display_only("Leave the RUN steps without cache mounts")),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dockfix_core::{Engine, MemFs, Mode, PassOptions, Service};
+    use dockfix_syntax::parse_str;
+
+    /// Runs the pass to a fixed point on `src`: (output, findings).
+    fn run(src: &str, files: &[(&str, &str)], unsafe_fixes: bool) -> (String, Vec<Finding>) {
+        let mut fs = MemFs::new();
+        for (p, c) in files {
+            fs.insert(format!("/c/{p}"), c.as_bytes().to_vec());
+        }
+        let svc = Service::for_dockerfile("/c/Dockerfile");
+        let pass = CacheMounts;
+        let out = Engine::new(vec![&pass])
+            .run(&svc, &fs, &PassOptions::default(), None, src.as_bytes(), Mode { unsafe_fixes })
+            .unwrap();
+        let fixed = String::from_utf8(out.fixed).unwrap();
+        // Idempotent: a second run proposes nothing.
+        let again = Engine::new(vec![&pass])
+            .run(&svc, &fs, &PassOptions::default(), None, fixed.as_bytes(), Mode { unsafe_fixes })
+            .unwrap();
+        assert_eq!(String::from_utf8(again.fixed).unwrap(), fixed, "second run changes the file");
+        (fixed, out.findings.into_iter().map(|r| r.finding).collect())
+    }
+
+    #[test]
+    fn frontends() {
+        let refuses = |v: &str| frontend_refusal(&parse_str(&format!("# syntax={v}\nFROM a\n")).unwrap()).is_some();
+        assert!(refuses("docker/dockerfile:1.0"));
+        assert!(refuses("docker/dockerfile:1.1-experimental"));
+        assert!(refuses("example.com/my/frontend:2"));
+        assert!(!refuses("docker/dockerfile:1"));
+        assert!(!refuses("docker/dockerfile:1.2"));
+        assert!(!refuses("docker.io/docker/dockerfile:1.7-labs"));
+        assert!(!refuses("docker/dockerfile-upstream:master"));
+        assert!(frontend_refusal(&parse_str("FROM a\n").unwrap()).is_none());
+    }
+
+    #[test]
+    fn slugs() {
+        assert_eq!(slug("docker.io/library/python:3.12-slim"), "python-3.12-slim");
+        assert_eq!(slug("ghcr.io/o/img@sha256:abc"), "img");
+    }
+
+    #[test]
+    fn root_pip_gets_a_safe_mount() {
+        let (out, f) = run("FROM python:3.12\nRUN pip install --no-cache-dir flask\n", &[], false);
+        assert_eq!(out, "FROM python:3.12\nRUN --mount=type=cache,target=/root/.cache/pip pip install flask\n");
+        assert_eq!(f[0].applicability(), Applicability::Safe);
+    }
+
+    #[test]
+    fn non_root_home_cache_is_unsafe() {
+        let src = "FROM node:20\nUSER node\nRUN npm ci\n";
+        let (out, f) = run(src, &[], false);
+        assert_eq!(out, src, "not applied without --unsafe-fixes");
+        assert_eq!(f[0].applicability(), Applicability::Unsafe);
+        let (out, _) = run(src, &[], true);
+        assert!(out.contains("--mount=type=cache,target=/home/node/.npm,uid=1000,gid=1000 npm ci"), "{out}");
+    }
+
+    #[test]
+    fn refusals_say_why() {
+        let why = |src: &str| {
+            let (out, f) = run(src, &[], true);
+            assert!(!out.contains("--mount"), "{out}");
+            f.iter()
+                .find(|f| f.applicability() == Applicability::DisplayOnly)
+                .map(|f| f.why.clone())
+                .unwrap_or_default()
+        };
+        assert!(why("FROM python:3\nRUN useradd app\nUSER app\nRUN pip install x\n").contains("uid is not known"));
+        assert!(why("FROM python:3\nENV PIP_NO_CACHE_DIR=off\nENV PIP_NO_CACHE_DIR=1\nRUN pip install x\n")
+            .contains("ENV PIP_NO_CACHE_DIR=1"));
+        assert!(why("FROM golang:1\nRUN go mod download\nCMD go run .\n").contains("the image runs `go`"));
+        assert!(why(
+            "FROM rust:1 AS b\nRUN cargo fetch\nFROM rust:1\nCOPY --from=b /usr/local/cargo /usr/local/cargo\n"
+        )
+        .contains("copies"));
+        assert!(why("FROM maven:3 AS b\nRUN mvn dependency:go-offline\nRUN mvn -o package\n").contains("works offline"));
+        assert!(why("FROM python:3\nRUN pip install x && rm -rf /root/.cache\n").contains("more around it"));
+    }
+
+    #[test]
+    fn apt_keeps_lists_a_later_step_reads() {
+        let (out, _) =
+            run("FROM debian\nRUN apt-get update && apt-get install -y a\nRUN apt-get install -y b\n", &[], false);
+        assert!(!out.contains("target=/var/lib/apt/lists"), "{out}");
+        assert_eq!(out.matches("target=/var/cache/apt,sharing=locked").count(), 2, "{out}");
+    }
+
+    #[test]
+    fn ids_where_bases_differ() {
+        let (out, _) = run("FROM alpine:3.19 AS a\nRUN apk add x\nFROM alpine:3.20\nRUN apk add y\n", &[], false);
+        assert!(out.contains("id=apk-alpine-3.19"), "{out}");
+        assert!(out.contains("id=apk-alpine-3.20"), "{out}");
+        let (out, _) = run("FROM node:20 AS a\nRUN npm ci\nFROM node:22\nRUN npm ci\n", &[], false);
+        assert!(!out.contains("id="), "npm's cache is content-addressed: {out}");
+    }
+}
