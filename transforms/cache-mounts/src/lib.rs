@@ -892,11 +892,20 @@ fn fix_finding(cx: &Context<'_>, info: &StageInfo, run: &Run<'_>) -> Option<Find
     } else {
         format!("{} download every package again whenever this step re-runs", join_and(&labels))
     };
-    let flags_removed: Vec<String> = uses.iter().flat_map(|u| u.removed.iter().cloned()).collect();
+    let dedup = |v: Vec<String>| {
+        v.into_iter().fold(Vec::new(), |mut acc: Vec<String>, x| {
+            if !acc.contains(&x) {
+                acc.push(x);
+            }
+            acc
+        })
+    };
+    let flags_removed: Vec<String> = dedup(uses.iter().flat_map(|u| u.removed.iter().cloned()).collect());
+    let removed_cmds = dedup(removed_cmds);
     let mut removed = flags_removed.clone();
     removed.extend(removed_cmds.iter().cloned());
-    let added: Vec<String> = uses.iter().flat_map(|u| u.added.iter().cloned()).collect();
-    let replaced: Vec<String> = uses.iter().flat_map(|u| u.replaced.iter().cloned()).collect();
+    let added: Vec<String> = dedup(uses.iter().flat_map(|u| u.added.iter().cloned()).collect());
+    let replaced: Vec<String> = dedup(uses.iter().flat_map(|u| u.replaced.iter().cloned()).collect());
     let mut why = format!(
         "When this step re-runs (a file it reads changed, or a step before it), {} start{} from an empty cache. A BuildKit cache mount keeps {} between builds and outside the image: the image's files stay the same, except the cache that would have been in it.",
         join_and(&names.iter().map(|s| s.to_string()).collect::<Vec<_>>()),

@@ -1172,7 +1172,8 @@ fn apk(env: &Env<'_>, script: &Script<'_>, i: usize, c: &Cmd, updated: &mut bool
         },
         None => "/etc/apk/cache".to_string(),
     };
-    let refresh = *updated || has(&c.words, &["-U", "--update-cache"]);
+    // getopt takes `--update` for `--update-cache`.
+    let refresh = *updated || has(&c.words, &["-U", "--update-cache", "--update"]);
     for w in c.words.iter().filter(|w| w.value == "--no-cache") {
         // `--no-cache` also fetched fresh indexes; keep that with
         // `--update-cache` unless `apk update` ran first.

@@ -343,7 +343,21 @@ impl<'a> Script<'a> {
                     return None;
                 }
             }
-            let range = if i > 0 && self.cmds[i].before.is_some() {
+            // A command that starts its line, with the next one after it on
+            // the same line, goes with the operator after it: the line
+            // structure stays (`rm -rf x && rm -rf y` → `rm -rf y`).
+            let forward = j + 1 < self.cmds.len() && {
+                let before = self.src(&(self.cmds[i].span.start..self.cmds[i].span.start));
+                let after = self.src(&(self.cmds[j].span.end..self.cmds[j + 1].span.start));
+                let src = self.source();
+                let lead = trim_bytes(&src[line_start(src, before.start)..before.start]);
+                let starts_line = lead.is_empty() || lead == b"&&" || lead == b";";
+                let same_line = !src[after.clone()].contains(&b'\n');
+                (i == 0 || starts_line) && same_line
+            };
+            let range = if forward {
+                self.cmds[i].span.start..self.cmds[j + 1].span.start
+            } else if i > 0 && self.cmds[i].before.is_some() {
                 self.cmds[i - 1].span.end..self.cmds[j].span.end
             } else if i == 0 && j + 1 < self.cmds.len() {
                 self.cmds[0].span.start..self.cmds[j + 1].span.start
@@ -616,6 +630,16 @@ mod tests {
         let out = edit(src, |s| s.remove_cmds(&[0, 1, 4, 5])).unwrap();
         assert_eq!(out, "FROM a\nRUN apt-get update && apt-get install y\n");
         assert!(edit("FROM a\nRUN rm -rf /x && apt-get clean\n", |s| s.remove_cmds(&[0, 1])).is_none());
+    }
+
+    #[test]
+    fn keeps_the_line_structure() {
+        let src = "FROM a\nRUN apt-get update && \\\n    rm -rf /var/lib/apt/lists/* && rm -rf /tmp/*\n";
+        let out = edit(src, |s| s.remove_cmds(&[1])).unwrap();
+        assert_eq!(out, "FROM a\nRUN apt-get update && \\\n    rm -rf /tmp/*\n");
+        let src = "FROM a\nRUN apt-get update \\\n    && rm -rf /var/lib/apt/lists/* && rm -rf /tmp/*\n";
+        let out = edit(src, |s| s.remove_cmds(&[1])).unwrap();
+        assert_eq!(out, "FROM a\nRUN apt-get update \\\n    && rm -rf /tmp/*\n");
     }
 
     #[test]
