@@ -815,6 +815,8 @@ fn fix_finding(cx: &Context<'_>, info: &StageInfo, run: &Run<'_>) -> Option<Find
         return Some(refusal(run, u, u.refusal.as_deref().unwrap_or("")));
     }
 
+    // Mounts in the order the commands run.
+    uses.sort_by_key(|u| u.cmd);
     let mut flags = Vec::new();
     let mut targets: Vec<String> = Vec::new();
     let mut home_based = false;
