@@ -858,7 +858,6 @@ fn fix_finding(cx: &Context<'_>, info: &StageInfo, run: &Run<'_>) -> Option<Find
         return None;
     }
     debug_assert!(!edits.iter().any(|e| e.range.start < ins.span.start || e.range.end > ins.span.end));
-    let _ = overlaps;
 
     // The explanation.
     let names: Vec<&str> = {
