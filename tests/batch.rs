@@ -50,6 +50,8 @@ fn monorepo() -> tempfile::TempDir {
     );
     w("tools/lint/requirements.txt", "ruff\n");
     w("legacy/Dockerfile", "FROM alpine\nCMD [\"a\", 1]\n");
+    // The batch mechanics are what these tests are about: two passes are enough.
+    w("dockfix.toml", "select = [\"reorder\", \"compose-profiles\"]\n");
     d
 }
 

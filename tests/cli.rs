@@ -34,7 +34,7 @@ fn dry_run_apply_dry_run() {
     example(d.path());
     let before = std::fs::read(d.path().join("svc/Dockerfile")).unwrap();
 
-    let out = dockfix(d.path(), &["--dry-run", "svc"]);
+    let out = dockfix(d.path(), &["--dry-run", "--select", "reorder", "svc"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("+COPY requirements.txt ."), "{stdout}");
@@ -42,7 +42,7 @@ fn dry_run_apply_dry_run() {
     assert!(!stdout.contains('\u{1b}'), "no colour when NO_COLOR is set");
     assert_eq!(std::fs::read(d.path().join("svc/Dockerfile")).unwrap(), before, "dry-run writes nothing");
 
-    let out = dockfix(d.path(), &["apply", "svc"]);
+    let out = dockfix(d.path(), &["apply", "--select", "reorder", "svc"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("fixed svc/Dockerfile (1 fix: reorder)"), "{}", text(&out.stdout));
     let after = text(&std::fs::read(d.path().join("svc/Dockerfile")).unwrap());
@@ -51,7 +51,7 @@ fn dry_run_apply_dry_run() {
         "FROM python:3.12-slim\nWORKDIR /app\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\nCOPY . .\nCMD [\"python\", \"app.py\"]\n"
     );
 
-    let out = dockfix(d.path(), &["--dry-run", "svc"]);
+    let out = dockfix(d.path(), &["--dry-run", "--select", "reorder", "svc"]);
     assert_eq!(out.status.code(), Some(0), "second dry-run is clean: {}", text(&out.stdout));
     assert!(out.stdout.is_empty());
 }
@@ -100,7 +100,7 @@ fn check_reports_and_json_is_stable() {
 fn select_and_ignore() {
     let d = tempfile::tempdir().unwrap();
     example(d.path());
-    let out = dockfix(d.path(), &["--dry-run", "--ignore", "reorder", "svc"]);
+    let out = dockfix(d.path(), &["--dry-run", "--ignore", "reorder,cache-mounts", "svc"]);
     assert_eq!(out.status.code(), Some(0));
     let out = dockfix(d.path(), &["--dry-run", "--select", "no-such-pass", "svc"]);
     assert_eq!(out.status.code(), Some(2));
@@ -141,7 +141,11 @@ fn explain_and_passes() {
     let out = dockfix(d.path(), &["passes"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stdout).contains("reorder"));
+    assert!(text(&out.stdout).contains("cache-mounts"));
     let out = dockfix(d.path(), &["explain", "reorder"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("When it refuses"));
+    let out = dockfix(d.path(), &["explain", "cache-mounts"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(text(&out.stdout).contains("When it refuses"));
     let out = dockfix(d.path(), &["explain", "nope"]);

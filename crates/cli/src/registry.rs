@@ -4,7 +4,11 @@ use dockfix_core::Pass;
 
 /// All passes.
 pub fn all() -> Vec<&'static dyn Pass> {
-    vec![&dockfix_pass_reorder::Reorder, &dockfix_pass_compose_profiles::ComposeProfiles]
+    vec![
+        &dockfix_pass_reorder::Reorder,
+        &dockfix_pass_cache_mounts::CacheMounts,
+        &dockfix_pass_compose_profiles::ComposeProfiles,
+    ]
 }
 
 /// A pass by name.

@@ -214,10 +214,10 @@ fn is_install_run(ins: &Instruction) -> bool {
 
 /// Builds the model. `target` names a stage (default: the last).
 pub fn model(doc: &Document, target: Option<&str>) -> Model {
-    let dstages = doc.stages();
+    let dstages = doc.stage_list();
     let mut stages: Vec<(Option<String>, Option<usize>, std::ops::Range<usize>)> = Vec::new();
     let mut steps: Vec<Step> = Vec::new();
-    for st in &dstages {
+    for st in dstages {
         let base = stage_ref(&stages, &st.base, st.index);
         let states = stage_states(doc, st);
         let start = steps.len();

@@ -47,6 +47,13 @@ pub struct Manager {
     pub no_cache_flags: &'static [&'static str],
     /// Environment variables that turn the cache off.
     pub no_cache_env: &'static [&'static str],
+    /// Subcommands (after the program, space-separated) that empty the cache.
+    pub clean_commands: &'static [&'static str],
+    /// Flags that make it work from what is already on disk, without the
+    /// network (so an earlier download must stay in the image).
+    pub offline_flags: &'static [&'static str],
+    /// Its cache must not be used by two builds at once (`sharing=locked`).
+    pub locked_cache: bool,
 }
 
 const fn m(name: &'static str, ecosystem: Ecosystem) -> Manager {
@@ -62,6 +69,9 @@ const fn m(name: &'static str, ecosystem: Ecosystem) -> Manager {
         cache_env: &[],
         no_cache_flags: &[],
         no_cache_env: &[],
+        clean_commands: &[],
+        offline_flags: &[],
+        locked_cache: false,
     }
 }
 
@@ -77,6 +87,8 @@ pub static MANAGERS: &[Manager] = &[
         cache_env: &["PIP_CACHE_DIR"],
         no_cache_flags: &["--no-cache-dir"],
         no_cache_env: &["PIP_NO_CACHE_DIR"],
+        clean_commands: &["cache purge", "cache remove"],
+        offline_flags: &["--no-index"],
         ..m("pip", Ecosystem::Python)
     },
     Manager {
@@ -89,6 +101,8 @@ pub static MANAGERS: &[Manager] = &[
         cache_env: &["UV_CACHE_DIR"],
         no_cache_flags: &["--no-cache", "-n"],
         no_cache_env: &["UV_NO_CACHE"],
+        clean_commands: &["cache clean", "cache prune"],
+        offline_flags: &["--offline"],
         ..m("uv", Ecosystem::Python)
     },
     Manager {
@@ -101,6 +115,7 @@ pub static MANAGERS: &[Manager] = &[
         cache_env: &["POETRY_CACHE_DIR"],
         no_cache_flags: &["--no-cache"],
         no_cache_env: &[],
+        clean_commands: &["cache clear"],
         ..m("poetry", Ecosystem::Python)
     },
     Manager {
@@ -111,6 +126,7 @@ pub static MANAGERS: &[Manager] = &[
         config_files: &["pdm.toml"],
         caches: &[CacheDir::Home(".cache/pdm")],
         cache_env: &["PDM_CACHE_DIR"],
+        clean_commands: &["cache clear"],
         ..m("pdm", Ecosystem::Python)
     },
     Manager {
@@ -130,6 +146,8 @@ pub static MANAGERS: &[Manager] = &[
         config_files: &[".npmrc"],
         caches: &[CacheDir::Home(".npm")],
         cache_env: &["npm_config_cache", "NPM_CONFIG_CACHE"],
+        clean_commands: &["cache clean"],
+        offline_flags: &["--offline"],
         ..m("npm", Ecosystem::Node)
     },
     Manager {
@@ -140,6 +158,9 @@ pub static MANAGERS: &[Manager] = &[
         config_files: &[".yarnrc", ".yarnrc.yml", ".npmrc", ".yarn/releases", ".yarn/plugins", ".yarn/patches"],
         caches: &[CacheDir::Home(".cache/yarn")],
         cache_env: &["YARN_CACHE_FOLDER"],
+        clean_commands: &["cache clean"],
+        offline_flags: &["--offline"],
+        locked_cache: true,
         ..m("yarn", Ecosystem::Node)
     },
     Manager {
@@ -150,6 +171,8 @@ pub static MANAGERS: &[Manager] = &[
         config_files: &[".npmrc", ".pnpmfile.cjs"],
         caches: &[CacheDir::Home(".local/share/pnpm/store")],
         cache_env: &["npm_config_store_dir", "PNPM_STORE_DIR"],
+        clean_commands: &["store prune"],
+        offline_flags: &["--offline"],
         ..m("pnpm", Ecosystem::Node)
     },
     Manager {
@@ -161,6 +184,7 @@ pub static MANAGERS: &[Manager] = &[
         caches: &[CacheDir::Home(".bun/install/cache")],
         cache_env: &["BUN_INSTALL_CACHE_DIR"],
         no_cache_flags: &["--no-cache"],
+        clean_commands: &["pm cache rm"],
         ..m("bun", Ecosystem::Node)
     },
     Manager {
@@ -171,6 +195,7 @@ pub static MANAGERS: &[Manager] = &[
         config_files: &["go.work", "go.work.sum"],
         caches: &[CacheDir::Absolute("/go/pkg/mod"), CacheDir::Home(".cache/go-build")],
         cache_env: &["GOMODCACHE", "GOCACHE"],
+        clean_commands: &["clean -modcache", "clean -cache"],
         ..m("go", Ecosystem::Go)
     },
     Manager {
@@ -181,6 +206,8 @@ pub static MANAGERS: &[Manager] = &[
         config_files: &[".cargo/config.toml", ".cargo/config", "rust-toolchain.toml", "rust-toolchain"],
         caches: &[CacheDir::Home(".cargo/registry"), CacheDir::Home(".cargo/git")],
         cache_env: &["CARGO_HOME"],
+        offline_flags: &["--offline", "--frozen"],
+        locked_cache: true,
         ..m("cargo", Ecosystem::Rust)
     },
     Manager {
@@ -190,6 +217,8 @@ pub static MANAGERS: &[Manager] = &[
         config_files: &[".mvn", "mvnw"],
         caches: &[CacheDir::Home(".m2/repository")],
         cache_env: &["MAVEN_OPTS"],
+        offline_flags: &["-o", "--offline"],
+        locked_cache: true,
         ..m("maven", Ecosystem::Java)
     },
     Manager {
@@ -200,6 +229,7 @@ pub static MANAGERS: &[Manager] = &[
         config_files: &["gradle.properties", "gradle", "gradlew"],
         caches: &[CacheDir::Home(".gradle/caches")],
         cache_env: &["GRADLE_USER_HOME"],
+        offline_flags: &["--offline"],
         ..m("gradle", Ecosystem::Java)
     },
     Manager {
@@ -210,6 +240,7 @@ pub static MANAGERS: &[Manager] = &[
         config_files: &[".bundle/config"],
         caches: &[CacheDir::Home(".bundle/cache")],
         cache_env: &["BUNDLE_USER_CACHE"],
+        offline_flags: &["--local"],
         ..m("bundler", Ecosystem::Ruby)
     },
     Manager {
@@ -220,12 +251,15 @@ pub static MANAGERS: &[Manager] = &[
         caches: &[CacheDir::Home(".composer/cache")],
         cache_env: &["COMPOSER_CACHE_DIR", "COMPOSER_HOME"],
         no_cache_flags: &["--no-cache"],
+        clean_commands: &["clear-cache", "clearcache", "cc"],
         ..m("composer", Ecosystem::Php)
     },
     Manager {
         programs: &["apt-get", "apt"],
         install_verbs: &["install", "update", "upgrade", "dist-upgrade"],
         caches: &[CacheDir::Absolute("/var/cache/apt"), CacheDir::Absolute("/var/lib/apt")],
+        clean_commands: &["clean", "autoclean"],
+        locked_cache: true,
         ..m("apt", Ecosystem::System)
     },
     Manager {
@@ -233,21 +267,135 @@ pub static MANAGERS: &[Manager] = &[
         install_verbs: &["add", "update", "upgrade"],
         caches: &[CacheDir::Absolute("/etc/apk/cache")],
         no_cache_flags: &["--no-cache"],
+        clean_commands: &["cache clean", "cache purge"],
+        locked_cache: true,
         ..m("apk", Ecosystem::System)
     },
     Manager {
         programs: &["dnf", "microdnf", "yum"],
         install_verbs: &["install", "update", "upgrade", "makecache"],
         caches: &[CacheDir::Absolute("/var/cache/dnf"), CacheDir::Absolute("/var/cache/yum")],
+        clean_commands: &["clean"],
+        locked_cache: true,
         ..m("dnf", Ecosystem::System)
     },
     Manager {
         programs: &["zypper"],
         install_verbs: &["install", "in", "refresh", "ref", "update", "up"],
         caches: &[CacheDir::Absolute("/var/cache/zypp")],
+        clean_commands: &["clean", "cc"],
+        locked_cache: true,
         ..m("zypper", Ecosystem::System)
     },
 ];
+
+/// A user an official base image creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageUser {
+    pub name: &'static str,
+    pub uid: u32,
+    pub gid: u32,
+    pub home: &'static str,
+}
+
+/// What an official base image sets that moves package caches: its `ENV`
+/// and the users it creates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImageDefaults {
+    /// Repository (`golang`, `oven/bun`), without registry or tag.
+    pub repository: &'static str,
+    pub env: &'static [(&'static str, &'static str)],
+    pub users: &'static [ImageUser],
+}
+
+/// Official images whose `ENV` or users move caches.
+pub static IMAGE_DEFAULTS: &[ImageDefaults] = &[
+    ImageDefaults { repository: "golang", env: &[("GOPATH", "/go")], users: &[] },
+    ImageDefaults {
+        repository: "rust",
+        env: &[("CARGO_HOME", "/usr/local/cargo"), ("RUSTUP_HOME", "/usr/local/rustup")],
+        users: &[],
+    },
+    ImageDefaults {
+        repository: "node",
+        env: &[],
+        users: &[ImageUser { name: "node", uid: 1000, gid: 1000, home: "/home/node" }],
+    },
+    ImageDefaults {
+        repository: "ruby",
+        env: &[("GEM_HOME", "/usr/local/bundle"), ("BUNDLE_APP_CONFIG", "/usr/local/bundle")],
+        users: &[],
+    },
+    ImageDefaults { repository: "composer", env: &[("COMPOSER_HOME", "/tmp")], users: &[] },
+    ImageDefaults {
+        repository: "gradle",
+        env: &[("GRADLE_HOME", "/opt/gradle")],
+        users: &[ImageUser { name: "gradle", uid: 1000, gid: 1000, home: "/home/gradle" }],
+    },
+    ImageDefaults {
+        repository: "oven/bun",
+        env: &[],
+        users: &[ImageUser { name: "bun", uid: 1000, gid: 1000, home: "/home/bun" }],
+    },
+];
+
+/// The repository of an image reference: `docker.io/library/golang:1.22` →
+/// `golang`, `ghcr.io/o/x@sha256:…` → `ghcr.io/o/x`.
+pub fn image_repository(image: &str) -> &str {
+    let no_digest = image.split('@').next().unwrap_or(image);
+    // A tag is a `:` after the last `/` (a registry port comes before it).
+    let slash = no_digest.rfind('/').map_or(0, |i| i + 1);
+    let repo = match no_digest[slash..].find(':') {
+        Some(c) => &no_digest[..slash + c],
+        None => no_digest,
+    };
+    let repo = repo.strip_prefix("docker.io/").or_else(|| repo.strip_prefix("index.docker.io/")).unwrap_or(repo);
+    repo.strip_prefix("library/").unwrap_or(repo)
+}
+
+/// The tag of an image reference (`3.12-slim`), if any.
+pub fn image_tag(image: &str) -> Option<&str> {
+    let no_digest = image.split('@').next().unwrap_or(image);
+    let slash = no_digest.rfind('/').map_or(0, |i| i + 1);
+    no_digest[slash..].split_once(':').map(|(_, t)| t)
+}
+
+/// The defaults of an official image, by reference.
+pub fn image_defaults(image: &str) -> Option<&'static ImageDefaults> {
+    let repo = image_repository(image);
+    IMAGE_DEFAULTS.iter().find(|d| d.repository == repo)
+}
+
+/// Where the RPM package manager of an image keeps its cache: dnf 4 uses
+/// `/var/cache/dnf`, dnf 5 (Fedora 41 on) `/var/cache/libdnf5`, microdnf and
+/// the yum of EL 7 `/var/cache/yum`.
+pub fn rpm_cache_dir(program: &str, image: &str) -> &'static str {
+    let repo = image_repository(image);
+    let tag = image_tag(image).unwrap_or("latest");
+    let major = |t: &str| t.split(|c: char| !c.is_ascii_digit()).next().and_then(|n| n.parse::<u32>().ok());
+    match program {
+        "microdnf" => "/var/cache/yum",
+        "yum" => {
+            let el7 = matches!(repo, "centos" | "oraclelinux" | "scientificlinux") && major(tag) == Some(7)
+                || repo == "amazonlinux" && major(tag) == Some(2)
+                || repo.ends_with("ubi7")
+                || repo.contains("rhel7");
+            if el7 {
+                "/var/cache/yum"
+            } else {
+                "/var/cache/dnf"
+            }
+        }
+        _ => {
+            let dnf5 = repo == "fedora" && (major(tag).is_none_or(|m| m >= 41));
+            if dnf5 {
+                "/var/cache/libdnf5"
+            } else {
+                "/var/cache/dnf"
+            }
+        }
+    }
+}
 
 /// A manager by name.
 pub fn manager(name: &str) -> Option<&'static Manager> {
@@ -283,5 +431,20 @@ mod tests {
         assert!(manager_for_program("make").is_none());
         assert!(is_requirements_file("requirements-dev.txt"));
         assert!(!is_requirements_file("setup.py"));
+    }
+
+    #[test]
+    fn images() {
+        assert_eq!(image_repository("docker.io/library/golang:1.22-bookworm"), "golang");
+        assert_eq!(image_repository("localhost:5000/x/y:1"), "localhost:5000/x/y");
+        assert_eq!(image_repository("oven/bun@sha256:abc"), "oven/bun");
+        assert_eq!(image_tag("python:3.12-slim"), Some("3.12-slim"));
+        assert_eq!(image_defaults("rust:1.80").unwrap().env[0], ("CARGO_HOME", "/usr/local/cargo"));
+        assert!(image_defaults("python:3.12").is_none());
+        assert_eq!(rpm_cache_dir("dnf", "fedora:40"), "/var/cache/dnf");
+        assert_eq!(rpm_cache_dir("dnf", "fedora:42"), "/var/cache/libdnf5");
+        assert_eq!(rpm_cache_dir("yum", "centos:7"), "/var/cache/yum");
+        assert_eq!(rpm_cache_dir("yum", "rockylinux:9"), "/var/cache/dnf");
+        assert_eq!(rpm_cache_dir("microdnf", "registry.access.redhat.com/ubi9/ubi-minimal"), "/var/cache/yum");
     }
 }

@@ -188,9 +188,9 @@ pub fn expand_with(word: &str, get: &dyn Fn(&str) -> Option<String>) -> Option<S
 /// The state before each instruction of a stage (`states[k]` is the state
 /// before `doc.instructions[stage.body.start + k]`), and after the last.
 pub fn stage_states(doc: &Document, stage: &Stage) -> Vec<State> {
-    let all = doc.stages();
+    let all = doc.stage_list();
     let mut cache: BTreeMap<usize, State> = BTreeMap::new();
-    states_rec(doc, &all, stage.index, &mut cache, 0)
+    states_rec(doc, all, stage.index, &mut cache, 0)
 }
 
 fn initial_state(doc: &Document, all: &[Stage], idx: usize, cache: &mut BTreeMap<usize, State>, depth: usize) -> State {

@@ -325,6 +325,27 @@ pub struct Document {
     pub bom: bool,
     pub line_ending: LineEnding,
     pub(crate) line_starts: Vec<usize>,
+    /// [`Document::stage_list`], computed once.
+    pub(crate) stage_cache: StageCache,
+}
+
+/// Memo of a document's stages. Documents are not changed after parsing, so
+/// it never goes stale; it takes no part in equality or debug output.
+#[derive(Clone, Default)]
+pub struct StageCache(std::sync::OnceLock<Vec<Stage>>);
+
+impl PartialEq for StageCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for StageCache {}
+
+impl std::fmt::Debug for StageCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StageCache")
+    }
 }
 
 impl Document {
@@ -383,6 +404,16 @@ impl Document {
 
     /// The build stages.
     pub fn stages(&self) -> Vec<Stage> {
+        self.stage_list().to_vec()
+    }
+
+    /// The build stages, borrowed: computed on first use, then free. Prefer
+    /// this in loops (one call per stage or per instruction).
+    pub fn stage_list(&self) -> &[Stage] {
+        self.stage_cache.0.get_or_init(|| self.compute_stages())
+    }
+
+    fn compute_stages(&self) -> Vec<Stage> {
         let mut stages: Vec<Stage> = Vec::new();
         for (i, ins) in self.instructions.iter().enumerate() {
             if ins.kind == Kind::From {

@@ -191,6 +191,7 @@ pub fn parse(src: &[u8]) -> Result<Document, ParseError> {
         bom: src.starts_with(BOM),
         line_ending: LineEnding::Lf,
         line_starts: all_lines.iter().map(|l| l.start).collect(),
+        stage_cache: Default::default(),
     };
     if let Some(first) = all_lines.first() {
         if src[first.clone()].ends_with(b"\r\n") {

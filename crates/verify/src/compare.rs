@@ -117,6 +117,10 @@ pub struct Expected {
     /// File names dockfix rewrote (the Dockerfile, a `.dockerignore`): a
     /// `COPY . .` carries them into the image changed.
     pub rewritten_names: BTreeSet<String>,
+    /// Targets of cache mounts the rewrite added: BuildKit leaves their
+    /// (empty) mount-point directories, and the parents it had to create,
+    /// in the image.
+    pub mount_points: Vec<String>,
 }
 
 /// One difference.
@@ -236,6 +240,9 @@ pub fn compare(orig: &Facts, new: &Facts, ignore: &GlobSet, expected: &Expected)
             _ if expected.rewritten_names.contains(name) && !matches!(x.or(y).map(|e| e.kind), Some(Kind::Dir)) => {
                 Some("a file dockfix rewrote, copied into the image by the build".to_string())
             }
+            (None, Some(e)) if e.kind == Kind::Dir && expected.mount_points.iter().any(|m| under(m, p)) => {
+                Some("mount point of a cache mount the rewrite added (left empty in the image)".to_string())
+            }
             (Some(_), None) if expected.excluded_by_dockerignore.contains(p.as_str()) => {
                 Some("kept out of the build context by the new .dockerignore".to_string())
             }
@@ -314,6 +321,17 @@ mod tests {
         b.config.cmd = None;
         let c = compare(&a, &b, &default_ignore(), &exp);
         assert_eq!(c.unexpected().next().unwrap().what, "config CMD");
+    }
+
+    #[test]
+    fn mount_point_stubs_are_expected() {
+        let dir = Entry { kind: Kind::Dir, mode: 0o755, uid: 0, gid: 0, size: 0, hash: 0, link: None };
+        let a = facts(&[("/app/main.py", file(1))]);
+        let b = facts(&[("/app/main.py", file(1)), ("/root", dir.clone())]);
+        let exp = Expected { mount_points: vec!["/root/.cache/pip".into()], ..Expected::default() };
+        assert!(compare(&a, &b, &default_ignore(), &exp).equivalent());
+        let b = facts(&[("/app/main.py", file(1)), ("/srv", dir)]);
+        assert!(!compare(&a, &b, &default_ignore(), &exp).equivalent());
     }
 
     #[test]

@@ -117,6 +117,39 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Targets of cache mounts in `new` that `old` does not have.
+fn added_mount_points(old: &Document, new: &Document) -> Vec<String> {
+    let targets = |doc: &Document| -> Vec<String> {
+        let mut out = Vec::new();
+        for st in doc.stages() {
+            let states = stage_states(doc, &st);
+            for (k, idx) in st.body.clone().enumerate() {
+                let ins = &doc.instructions[idx];
+                for m in ins.flags_named("mount").filter_map(|f| f.value()) {
+                    if !m.split(',').any(|kv| kv == "type=cache") {
+                        continue;
+                    }
+                    let Some(t) = m.split(',').find_map(|kv| {
+                        kv.strip_prefix("target=")
+                            .or_else(|| kv.strip_prefix("dst="))
+                            .or_else(|| kv.strip_prefix("destination="))
+                    }) else {
+                        continue;
+                    };
+                    if let Workdir::Abs(p) =
+                        states[k].workdir.join(&states[k].expand(t).unwrap_or_else(|| t.to_string()))
+                    {
+                        out.push(p);
+                    }
+                }
+            }
+        }
+        out
+    };
+    let before = targets(old);
+    targets(new).into_iter().filter(|t| !before.contains(t)).collect()
+}
+
 /// The directories whose contents must not change: the final stage's
 /// WORKDIR and the destinations of its copies from the build context.
 fn protected_dirs(doc: &Document, target: Option<&str>) -> Vec<String> {
@@ -315,6 +348,7 @@ pub fn verify(
     };
     if let (Some(Some(a)), Some(Some(b))) = (facts.first(), facts.get(1)) {
         let doc = dockfix_syntax::parse(&input.original).map_err(|e| e.to_string())?;
+        let new_doc = dockfix_syntax::parse(&input.rewritten).map_err(|e| e.to_string())?;
         let protected = protected_dirs(&doc, target);
         let structural = input.applied_passes.iter().any(|p| p == "multi-stage" || p == "cargo-chef");
         let expected = Expected {
@@ -326,6 +360,7 @@ pub fn verify(
                 .chain(input.other_files.iter().map(|(p, _)| p))
                 .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
                 .collect(),
+            mount_points: added_mount_points(&doc, &new_doc),
         };
         let mut patterns: Vec<String> = compare::DEFAULT_IGNORE.iter().map(|s| s.to_string()).collect();
         patterns.extend(opts.ignore.iter().cloned());
