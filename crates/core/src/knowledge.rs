@@ -47,6 +47,10 @@ pub struct Manager {
     pub no_cache_flags: &'static [&'static str],
     /// Environment variables that turn the cache off.
     pub no_cache_env: &'static [&'static str],
+    /// What the install writes inside the project directory (an environment,
+    /// installed packages): a source copy after the install must not bring
+    /// its own copy of these.
+    pub project_outputs: &'static [&'static str],
 }
 
 const fn m(name: &'static str, ecosystem: Ecosystem) -> Manager {
@@ -62,6 +66,7 @@ const fn m(name: &'static str, ecosystem: Ecosystem) -> Manager {
         cache_env: &[],
         no_cache_flags: &[],
         no_cache_env: &[],
+        project_outputs: &[],
     }
 }
 
@@ -89,6 +94,7 @@ pub static MANAGERS: &[Manager] = &[
         cache_env: &["UV_CACHE_DIR"],
         no_cache_flags: &["--no-cache", "-n"],
         no_cache_env: &["UV_NO_CACHE"],
+        project_outputs: &[".venv"],
         ..m("uv", Ecosystem::Python)
     },
     Manager {
@@ -101,6 +107,7 @@ pub static MANAGERS: &[Manager] = &[
         cache_env: &["POETRY_CACHE_DIR"],
         no_cache_flags: &["--no-cache"],
         no_cache_env: &[],
+        project_outputs: &[".venv"],
         ..m("poetry", Ecosystem::Python)
     },
     Manager {
@@ -108,9 +115,10 @@ pub static MANAGERS: &[Manager] = &[
         install_verbs: &["install", "sync"],
         manifests: &["pyproject.toml"],
         lockfiles: &["pdm.lock"],
-        config_files: &["pdm.toml"],
+        config_files: &["pdm.toml", ".pdm-python"],
         caches: &[CacheDir::Home(".cache/pdm")],
         cache_env: &["PDM_CACHE_DIR"],
+        project_outputs: &[".venv", "__pypackages__"],
         ..m("pdm", Ecosystem::Python)
     },
     Manager {
@@ -120,6 +128,7 @@ pub static MANAGERS: &[Manager] = &[
         lockfiles: &["Pipfile.lock"],
         caches: &[CacheDir::Home(".cache/pipenv"), CacheDir::Home(".cache/pip")],
         cache_env: &["PIPENV_CACHE_DIR"],
+        project_outputs: &[".venv"],
         ..m("pipenv", Ecosystem::Python)
     },
     Manager {
@@ -130,6 +139,7 @@ pub static MANAGERS: &[Manager] = &[
         config_files: &[".npmrc"],
         caches: &[CacheDir::Home(".npm")],
         cache_env: &["npm_config_cache", "NPM_CONFIG_CACHE"],
+        project_outputs: &["node_modules"],
         ..m("npm", Ecosystem::Node)
     },
     Manager {
@@ -137,9 +147,25 @@ pub static MANAGERS: &[Manager] = &[
         install_verbs: &["install", ""],
         manifests: &["package.json"],
         lockfiles: &["yarn.lock"],
-        config_files: &[".yarnrc", ".yarnrc.yml", ".npmrc", ".yarn/releases", ".yarn/plugins", ".yarn/patches"],
+        config_files: &[
+            ".yarnrc",
+            ".yarnrc.yml",
+            ".npmrc",
+            ".yarn/releases",
+            ".yarn/plugins",
+            ".yarn/patches",
+            ".yarn/cache",
+        ],
         caches: &[CacheDir::Home(".cache/yarn")],
         cache_env: &["YARN_CACHE_FOLDER"],
+        project_outputs: &[
+            "node_modules",
+            ".pnp.cjs",
+            ".pnp.js",
+            ".pnp.loader.mjs",
+            ".yarn/unplugged",
+            ".yarn/install-state.gz",
+        ],
         ..m("yarn", Ecosystem::Node)
     },
     Manager {
@@ -150,6 +176,7 @@ pub static MANAGERS: &[Manager] = &[
         config_files: &[".npmrc", ".pnpmfile.cjs"],
         caches: &[CacheDir::Home(".local/share/pnpm/store")],
         cache_env: &["npm_config_store_dir", "PNPM_STORE_DIR"],
+        project_outputs: &["node_modules"],
         ..m("pnpm", Ecosystem::Node)
     },
     Manager {
@@ -161,6 +188,7 @@ pub static MANAGERS: &[Manager] = &[
         caches: &[CacheDir::Home(".bun/install/cache")],
         cache_env: &["BUN_INSTALL_CACHE_DIR"],
         no_cache_flags: &["--no-cache"],
+        project_outputs: &["node_modules"],
         ..m("bun", Ecosystem::Node)
     },
     Manager {
@@ -197,7 +225,7 @@ pub static MANAGERS: &[Manager] = &[
         install_verbs: &["dependencies", "build", "assemble", "bootJar", "shadowJar", "installDist"],
         manifests: &["build.gradle", "build.gradle.kts", "settings.gradle", "settings.gradle.kts"],
         lockfiles: &["gradle.lockfile"],
-        config_files: &["gradle.properties", "gradle", "gradlew"],
+        config_files: &["gradle.properties", "gradle", "gradlew", "buildSrc"],
         caches: &[CacheDir::Home(".gradle/caches")],
         cache_env: &["GRADLE_USER_HOME"],
         ..m("gradle", Ecosystem::Java)
@@ -217,9 +245,11 @@ pub static MANAGERS: &[Manager] = &[
         install_verbs: &["install"],
         manifests: &["composer.json"],
         lockfiles: &["composer.lock"],
+        config_files: &["auth.json", "symfony.lock"],
         caches: &[CacheDir::Home(".composer/cache")],
         cache_env: &["COMPOSER_CACHE_DIR", "COMPOSER_HOME"],
         no_cache_flags: &["--no-cache"],
+        project_outputs: &["vendor"],
         ..m("composer", Ecosystem::Php)
     },
     Manager {
@@ -282,6 +312,8 @@ mod tests {
         assert_eq!(manager_for_program("./gradlew").unwrap().name, "gradle");
         assert!(manager_for_program("make").is_none());
         assert!(is_requirements_file("requirements-dev.txt"));
+        assert_eq!(manager("npm").unwrap().project_outputs, ["node_modules"]);
+        assert!(manager("composer").unwrap().config_files.contains(&"auth.json"));
         assert!(!is_requirements_file("setup.py"));
     }
 }
