@@ -12,18 +12,39 @@
 //! the manifests it provided are copied right before the install, with the
 //! same ownership flags. Everything in between keeps its place, and is
 //! checked: nothing between may read the sources or write where they go.
+//!
+//! The ecosystem modules (`python`, `node`, `go`, `java`, `ruby`, `php`)
+//! say what each command reads and how to split an install that also
+//! installs the project; this module plans the move and writes the edits:
+//! - a *move*: the broad copy goes after one or more installs (a RUN that
+//!   goes on with commands that need the sources is split at `&&`), an
+//!   install of the project itself becomes a deps-only step before the
+//!   sources and a project step after them;
+//! - an *insertion*: `go build`/`mvn package` right after the copy gets a
+//!   `go mod download`/`mvn dependency:go-offline` step before it;
+//! - a *narrowing*: a manifest copy that also copies a README the install
+//!   does not read loses it (the source copy brings it later).
 
 mod commands;
+mod context;
+mod go;
+mod java;
+mod node;
+mod php;
 mod python;
+mod ruby;
 
 use std::collections::BTreeSet;
+use std::ops::Range;
 
 use dockfix_core::layout;
 use dockfix_core::walk::{stage_states, State, Workdir};
 use dockfix_core::{Applicability, Context, Edit, Finding, Fix, Pass};
-use dockfix_syntax::{Document, Instruction, Kind};
+use dockfix_syntax::shell::Op;
+use dockfix_syntax::{Document, Instruction, Kind, Stage};
 
-use commands::{analyze, Install};
+use commands::{analyze, Build, Check, Install, Project, Role, RunAnalysis, Split, StageFacts};
+use context::{Checked, ContextView, Scope};
 
 pub const NAME: &str = "reorder";
 
@@ -45,13 +66,21 @@ impl Pass for Reorder {
     }
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         let doc = cx.doc;
+        let view = ContextView::new(cx);
+        let facts = StageFacts { old_poetry: python::old_poetry_pin(&doc.source_str()) };
+        let stages = doc.stages();
         let mut out = Vec::new();
-        for stage in doc.stages() {
-            let states = stage_states(doc, &stage);
+        for stage in &stages {
+            let states = stage_states(doc, stage);
+            let p = Planner { cx, view: &view, doc, body: stage.body.clone(), states: &states, facts: facts.clone() };
             for (k, idx) in stage.body.clone().enumerate() {
                 let ins = &doc.instructions[idx];
-                let Some(copy) = BroadCopy::new(cx, ins, &states[k]) else { continue };
-                if let Some(f) = plan(cx, idx, &copy, &stage.body, &states[k..]) {
+                if let Some(copy) = BroadCopy::new(cx, ins, &states[k]) {
+                    let done = deps_done(&p, &stages, stage, idx, &copy);
+                    if let Some(f) = p.plan(idx, &copy, &done) {
+                        out.push(f);
+                    }
+                } else if let Some(f) = p.narrow(idx) {
                     out.push(f);
                 }
             }
@@ -79,7 +108,7 @@ impl BroadCopy {
         if !matches!(ins.kind, Kind::Copy | Kind::Add) || !ins.heredocs.is_empty() {
             return None;
         }
-        if ins.flags.iter().any(|f| matches!(f.name(), "from" | "parents")) {
+        if ins.flags.iter().any(|f| !matches!(f.name(), "chown" | "chmod" | "link")) {
             return None;
         }
         let args = ins.arg_values();
@@ -99,12 +128,7 @@ impl BroadCopy {
             return None;
         }
         let dest_expanded = state.expand(dest)?;
-        let flags = ins
-            .flags
-            .iter()
-            .filter(|f| matches!(f.name(), "chown" | "chmod" | "link"))
-            .map(|f| ins.text_of(&f.span).to_string())
-            .collect();
+        let flags = ins.flags.iter().map(|f| ins.text_of(&f.span).to_string()).collect();
         Some(BroadCopy {
             context_dir: rel.to_string(),
             dest: state.workdir.join(&dest_expanded),
@@ -122,39 +146,980 @@ impl BroadCopy {
         }
         Some(if self.context_dir.is_empty() { rel } else { format!("{}/{}", self.context_dir, rel) })
     }
+
+    /// Where a context directory within the copy lands in the image.
+    fn image_dir(&self, ctx_dir: &str) -> Workdir {
+        let rel = if self.context_dir.is_empty() {
+            ctx_dir
+        } else {
+            ctx_dir.strip_prefix(self.context_dir.as_str()).unwrap_or(ctx_dir).trim_start_matches('/')
+        };
+        if rel.is_empty() {
+            self.dest.clone()
+        } else {
+            self.dest.join(rel)
+        }
+    }
+
+    /// The context directory of an in-image directory within the copy
+    /// (`Some("")`-like for the destination itself).
+    fn context_dir_of(&self, dir: &Workdir) -> Option<String> {
+        let rel = dir.relative_to(&self.dest)?;
+        Some(match (self.context_dir.is_empty(), rel.is_empty()) {
+            (_, true) => self.context_dir.clone(),
+            (true, false) => rel,
+            (false, false) => format!("{}/{}", self.context_dir, rel),
+        })
+    }
 }
 
-/// Why an instruction between the copy and the install stops the move.
-fn between_blocker(cx: &Context<'_>, ins: &Instruction, state: &State, copy: &BroadCopy) -> Option<String> {
-    match ins.kind {
-        Kind::Run => {
-            let a = analyze(ins, state, &copy.dest);
-            if let Some(b) = a.blockers.first() {
-                return Some(b.clone());
+/// Package managers whose dependencies the stage (or a stage it is built
+/// on) installs before `copy_idx` from manifest files: a project install
+/// after the source copy is then expected, and a download step is there.
+fn deps_done(
+    p: &Planner<'_>,
+    stages: &[Stage],
+    stage: &Stage,
+    copy_idx: usize,
+    copy: &BroadCopy,
+) -> BTreeSet<&'static str> {
+    let mut out = BTreeSet::new();
+    let mut ranges: Vec<(Range<usize>, Vec<State>)> = vec![(stage.body.start..copy_idx, p.states.to_vec())];
+    let mut base = stage.base.to_ascii_lowercase();
+    let mut hops = 0;
+    while let Some(parent) = stages[..stage.index].iter().rev().find(|s| s.name.as_deref() == Some(base.as_str())) {
+        ranges.push((parent.body.clone(), stage_states(p.doc, parent)));
+        base = parent.base.to_ascii_lowercase();
+        hops += 1;
+        if hops > 8 {
+            break;
+        }
+    }
+    for (range, states) in ranges {
+        let start = range.start;
+        for idx in range {
+            let ins = &p.doc.instructions[idx];
+            if ins.kind != Kind::Run {
+                continue;
             }
-            if let Some(i) = a.installs.iter().find(|i| i.needs_source.is_some() || !i.reads.is_empty()) {
-                return Some(format!("`{}` runs first", i.label));
+            let Some(state) = states.get(idx - start) else { continue };
+            let a = analyze(ins, state, &copy.dest, &p.facts);
+            for (_, i) in a.installs() {
+                if !i.reads.is_empty() {
+                    out.insert(i.manager);
+                }
             }
-            None
         }
-        Kind::Copy | Kind::Add => {
-            let args = ins.arg_values();
-            let dest = args.last().and_then(|d| state.expand(d)).map(|d| state.workdir.join(&d))?;
-            let overlaps = dest.is_within(&copy.dest) != Some(false) || copy.dest.is_within(&dest) != Some(false);
-            let _ = cx;
-            overlaps.then(|| format!("`{}` copies into the same place", one_line(ins)))
+    }
+    out
+}
+
+/// What one stage's planning needs.
+struct Planner<'a> {
+    cx: &'a Context<'a>,
+    view: &'a ContextView<'a>,
+    doc: &'a Document,
+    body: Range<usize>,
+    /// `states[k]`: the state before `doc.instructions[body.start + k]`.
+    states: &'a [State],
+    facts: StageFacts,
+}
+
+/// One RUN the source copy moves past.
+struct Target {
+    run_idx: usize,
+    /// Its installs as written.
+    orig: Vec<String>,
+    /// Labels of its installs (the deps-only form for split ones).
+    labels: Vec<String>,
+    /// Context files and directories to copy before it.
+    files: Vec<String>,
+    /// Edits inside the RUN (deps-only flags).
+    edits: Vec<Edit>,
+    /// Project steps to run after the source copy.
+    after: Vec<String>,
+    /// Explanations of the splits.
+    splits: Vec<String>,
+    /// The RUN goes on with commands that need the sources: the source
+    /// bytes where its first part ends and its second part starts.
+    split_run: Option<(usize, usize)>,
+    /// The commands of the second part, for the message.
+    rest: Option<String>,
+    safe: bool,
+}
+
+/// Why a target cannot move: the install it is about and the reason.
+type Refusal = (String, String);
+
+enum Insertion {
+    /// Not a build the pass knows how to prepare.
+    NotApplicable,
+    Finding(Finding),
+}
+
+impl Planner<'_> {
+    fn state(&self, idx: usize) -> &State {
+        &self.states[idx - self.body.start]
+    }
+
+    fn run_analysis(&self, idx: usize, copy: &BroadCopy) -> RunAnalysis {
+        analyze(&self.doc.instructions[idx], self.state(idx), &copy.dest, &self.facts)
+    }
+
+    /// Finds the installs after the copy and proposes the move, or says why not.
+    fn plan(&self, copy_idx: usize, copy: &BroadCopy, done: &BTreeSet<&'static str>) -> Option<Finding> {
+        let doc = self.doc;
+        let copy_range = doc.instructions[copy_idx].span.clone();
+        let mut chain: Vec<Target> = Vec::new();
+        let mut blocker: Option<String> = None;
+        for idx in copy_idx + 1..self.body.end {
+            let ins = &doc.instructions[idx];
+            let state = self.state(idx);
+            if ins.kind == Kind::Run {
+                let a = self.run_analysis(idx, copy);
+                let targets: Vec<&Install> =
+                    a.installs().map(|(_, i)| i).filter(|i| self.is_target(i, copy, done)).collect();
+                if let Some(first) = targets.first() {
+                    if let Some(b) = &blocker {
+                        if chain.is_empty() {
+                            return Some(refusal(copy_range, copy, &first.label, &format!("between them, {b}")));
+                        }
+                        break;
+                    }
+                    let last_split = chain.iter().any(|t| !t.after.is_empty());
+                    if last_split && chain.last().is_some_and(|t| self.state(t.run_idx) != state) {
+                        break;
+                    }
+                    match self.evaluate(copy_idx, copy, idx, &a, done) {
+                        Ok(t) => {
+                            let stop = t.split_run.is_some();
+                            chain.push(t);
+                            if stop {
+                                break;
+                            }
+                            continue;
+                        }
+                        Err((label, why)) => {
+                            if chain.is_empty() {
+                                return Some(refusal(copy_range, copy, &label, &why));
+                            }
+                            break;
+                        }
+                    }
+                }
+                if chain.is_empty() && blocker.is_none() {
+                    // `pip install ./wheels/x.whl` straight after the copy.
+                    if let Some(inst) = a
+                        .installs()
+                        .map(|(_, i)| i)
+                        .find(|i| matches!(i.project, Project::NeedsSource(_)) && !done.contains(i.manager))
+                    {
+                        if let Project::NeedsSource(why) = &inst.project {
+                            return Some(refusal(copy_range, copy, &inst.label, why));
+                        }
+                    }
+                    if let Insertion::Finding(f) = self.insertion(copy_idx, copy, idx, &a, done) {
+                        return Some(f);
+                    }
+                }
+            }
+            let b = self.between_blocker(ins, state, copy);
+            if !chain.is_empty() {
+                let state_change = matches!(ins.kind, Kind::Env | Kind::Arg | Kind::Workdir | Kind::User | Kind::Shell);
+                if b.is_some() || (state_change && chain.iter().any(|t| !t.after.is_empty())) {
+                    break;
+                }
+                continue;
+            }
+            if blocker.is_none() {
+                blocker = b;
+            }
         }
-        Kind::Volume => {
-            let hit = ins.args.iter().any(|a| {
-                state
-                    .expand(&a.value)
-                    .map(|v| state.workdir.join(&v))
-                    .is_none_or(|v| v.is_within(&copy.dest) != Some(false))
-            });
-            hit.then(|| "a VOLUME is declared where the sources go".to_string())
+        if chain.is_empty() {
+            return None;
         }
-        Kind::Onbuild => Some("an ONBUILD trigger is in between".into()),
-        _ => None,
+        Some(self.finding(copy_idx, copy, chain))
+    }
+
+    /// An install whose manifests the copy provides, and which is not the
+    /// project step of a split already made.
+    fn is_target(&self, i: &Install, copy: &BroadCopy, done: &BTreeSet<&'static str>) -> bool {
+        if done.contains(i.manager) && !matches!(i.project, Project::DepsOnly) {
+            return false;
+        }
+        i.reads.iter().any(|r| copy.context_path(&r.path).is_some())
+    }
+
+    /// Why an instruction between the copy and the install stops the move.
+    fn between_blocker(&self, ins: &Instruction, state: &State, copy: &BroadCopy) -> Option<String> {
+        match ins.kind {
+            Kind::Run => {
+                let a = analyze(ins, state, &copy.dest, &self.facts);
+                if let Some(b) = a.blockers().next() {
+                    return Some(b.to_string());
+                }
+                if let Some(i) = a.installs().map(|(_, i)| i).find(|i| {
+                    !matches!(i.project, Project::DepsOnly)
+                        || i.reads.iter().any(|r| copy.context_path(&r.path).is_some())
+                }) {
+                    return Some(format!("`{}` runs first", i.label));
+                }
+                for (c, r) in a.cmds.iter().zip(&a.roles) {
+                    if let Role::Neutral { outputs } = r {
+                        if let Some(o) = self.conflicting_output(outputs, copy) {
+                            return Some(format!(
+                                "`{}` writes `{o}`, which the source copy would then overwrite",
+                                c.words.join(" ")
+                            ));
+                        }
+                    }
+                }
+                None
+            }
+            Kind::Copy | Kind::Add => {
+                let args = ins.arg_values();
+                let dest = args.last().and_then(|d| state.expand(d)).map(|d| state.workdir.join(&d))?;
+                let overlaps = dest.is_within(&copy.dest) != Some(false) || copy.dest.is_within(&dest) != Some(false);
+                overlaps.then(|| format!("`{}` copies into the same place", one_line(ins)))
+            }
+            Kind::Volume => {
+                let hit = ins.args.iter().any(|a| {
+                    state
+                        .expand(&a.value)
+                        .map(|v| state.workdir.join(&v))
+                        .is_none_or(|v| v.is_within(&copy.dest) != Some(false))
+                });
+                hit.then(|| "a VOLUME is declared where the sources go".to_string())
+            }
+            Kind::Onbuild => Some("an ONBUILD trigger is in between".into()),
+            _ => None,
+        }
+    }
+
+    /// An output path inside the copy that the context also has: the source
+    /// copy after the install would overwrite what the install wrote.
+    fn conflicting_output(&self, outputs: &[Workdir], copy: &BroadCopy) -> Option<String> {
+        outputs.iter().filter_map(|o| copy.context_path(o)).find(|o| self.view.exists(o))
+    }
+
+    /// Checks one RUN with installs the copy provides, and plans its part.
+    fn evaluate(
+        &self,
+        copy_idx: usize,
+        copy: &BroadCopy,
+        run_idx: usize,
+        a: &RunAnalysis,
+        done: &BTreeSet<&'static str>,
+    ) -> Result<Target, Refusal> {
+        let doc = self.doc;
+        let ins = &doc.instructions[run_idx];
+        let run_state = self.state(run_idx);
+        let copy_state = self.state(copy_idx);
+        let first_label = a
+            .installs()
+            .map(|(_, i)| i)
+            .find(|i| self.is_target(i, copy, done))
+            .map(|i| i.label.clone())
+            .unwrap_or_default();
+        let refuse = |why: String| -> Refusal { (first_label.clone(), why) };
+
+        // The copy must land in the same place after the move.
+        let dest_after = run_state.expand(&copy.dest_text).map(|d| run_state.workdir.join(&d));
+        if dest_after.as_ref() != Some(&copy.dest) || matches!(copy.dest, Workdir::Unknown) {
+            return Err(refuse("a WORKDIR or variable between them changes where the copy goes".into()));
+        }
+        if copy_state.env != run_state.env && copy.flags.iter().any(|f| f.contains('$')) {
+            return Err(refuse("an ENV between them changes the copy's flags".into()));
+        }
+
+        // Where the RUN splits: the first command that needs the sources.
+        let split_at = a.roles.iter().position(|r| match r {
+            Role::Source { .. } => true,
+            Role::Install(i) => {
+                matches!(i.project, Project::NeedsSource(_))
+                    || (!self.is_target(i, copy, done) && !matches!(i.project, Project::DepsOnly))
+            }
+            Role::Neutral { .. } => false,
+        });
+        let part1 = 0..split_at.unwrap_or(a.roles.len());
+        if !a.installs().any(|(k, i)| part1.contains(&k) && self.is_target(i, copy, done)) {
+            // The install comes after a command that needs the sources.
+            let why = split_at.map(|s| source_reason(&a.roles[s], &a.cmds[s].words)).unwrap_or_default();
+            return Err(refuse(format!("in the same RUN, {why}; split that RUN first")));
+        }
+        let mut split_run = None;
+        let mut rest = None;
+        if let Some(s) = split_at {
+            let why = source_reason(&a.roles[s], &a.cmds[s].words);
+            let split_first = format!("in the same RUN, {why}; split that RUN first");
+            if !a.editable {
+                return Err(refuse(split_first));
+            }
+            if a.cmds[s].before != Some(Op::And) {
+                return Err(refuse(format!(
+                    "in the same RUN, {why}, and it does not follow with `&&`; split that RUN first"
+                )));
+            }
+            if let Some(c) = a.cmds[..s].iter().find(|c| c.state_change) {
+                return Err(refuse(format!(
+                    "in the same RUN, {why}, and `{}` before it changes the shell's state; split that RUN first",
+                    c.text()
+                )));
+            }
+            if let Some(c) = a.cmds[s..].iter().find(|c| is_cleanup(c, &copy.dest, run_state)) {
+                return Err(refuse(format!(
+                    "in the same RUN, {why}, and `{}` after it cleans up what the install left: split, it would no longer shrink the install's layer",
+                    c.text()
+                )));
+            }
+            let (Some(end_span), Some(start_span)) = (a.cmds[s - 1].span.clone(), a.cmds[s].span.clone()) else {
+                return Err(refuse(split_first));
+            };
+            let end = ins.source_range(end_span).end;
+            let start = ins.source_range(start_span).start;
+            let gap = &doc.source()[end..start];
+            if String::from_utf8_lossy(gap).lines().any(|l| l.trim_start().starts_with('#')) {
+                return Err(refuse(format!(
+                    "in the same RUN, {why}, and comment lines sit where it would split; split that RUN first"
+                )));
+            }
+            split_run = Some((end, start));
+            rest = Some(a.cmds[s..].iter().map(|c| c.words.join(" ")).collect::<Vec<_>>().join(" && "));
+        }
+
+        let mut t = Target {
+            run_idx,
+            orig: Vec::new(),
+            labels: Vec::new(),
+            files: Vec::new(),
+            edits: Vec::new(),
+            after: Vec::new(),
+            splits: Vec::new(),
+            split_run,
+            rest,
+            safe: true,
+        };
+        for k in part1.clone() {
+            match &a.roles[k] {
+                Role::Install(i) if self.is_target(i, copy, done) => {
+                    let cmd = &a.cmds[k];
+                    let (files, project) = self.resolve(copy, i).map_err(|why| (i.label.clone(), why))?;
+                    t.orig.push(i.label.clone());
+                    for f in files {
+                        if !t.files.contains(&f) {
+                            t.files.push(f);
+                        }
+                    }
+                    match project {
+                        Project::DepsOnly => t.labels.push(i.label.clone()),
+                        Project::NeedsSource(why) => return Err((i.label.clone(), why)),
+                        Project::Split(s) => {
+                            if !a.editable || cmd.spans.is_empty() {
+                                return Err((
+                                    i.label.clone(),
+                                    format!("{}, and the RUN cannot be edited (exec form or heredoc)", s.why),
+                                ));
+                            }
+                            if cmd.cwd != run_state.workdir {
+                                return Err((
+                                    i.label.clone(),
+                                    format!("{}, and it runs in another directory than the RUN", s.why),
+                                ));
+                            }
+                            let (edits, before) = split_edits(ins, cmd, &s);
+                            t.edits.extend(edits);
+                            t.splits.push(format!(
+                                "{}: it becomes `{before}` before the sources and `{}` after them",
+                                s.why, s.after
+                            ));
+                            t.labels.push(before);
+                            t.after.push(s.after.clone());
+                            t.safe &= s.safe;
+                        }
+                    }
+                }
+                Role::Neutral { outputs } => {
+                    if let Some(o) = self.conflicting_output(outputs, copy) {
+                        return Err(refuse(format!(
+                            "`{}` writes `{o}`, which the source copy would then overwrite; add it to .dockerignore",
+                            a.cmds[k].words.join(" ")
+                        )));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(t)
+    }
+
+    /// The context files an install reads, its manifests checked; how it
+    /// installs the project.
+    fn resolve(&self, copy: &BroadCopy, i: &Install) -> Result<(Vec<String>, Project), String> {
+        if let Some(why) = &i.writes_manifest {
+            return Err(format!("{why}, which the source copy would then overwrite"));
+        }
+        let mut files: Vec<String> = Vec::new();
+        for r in &i.reads {
+            if matches!(r.path, Workdir::Unknown) {
+                if r.required {
+                    return Err("cannot tell which files it reads".into());
+                }
+                continue;
+            }
+            let Some(ctx) = copy.context_path(&r.path) else { continue };
+            if self.view.exists(&ctx) {
+                if !files.contains(&ctx) {
+                    files.push(ctx);
+                }
+            } else if r.required {
+                let scope = self.scope(copy, String::new(), Vec::new());
+                return Err(scope.missing(&ctx));
+            }
+        }
+        let Some(dir) = copy.context_dir_of(&i.dir) else {
+            return Err("it runs outside the copied directory".into());
+        };
+        let scope = self.scope(copy, dir, files.clone());
+        let checked: Checked = match &i.check {
+            Check::None => Checked::default(),
+            Check::Requirements => python::check_requirements(&scope, i)?,
+            Check::PipProject => python::check_pip_project(&scope, i)?,
+            Check::Pyproject => python::check_pyproject(&scope, i)?,
+            Check::Pipfile => python::check_pipfile(&scope, i)?,
+            Check::Node(n) => node::check(&scope, i, n)?,
+            Check::GoMod => go::check(&scope, i)?,
+            Check::Maven => java::check_maven(&scope, i)?,
+            Check::Gradle => java::check_gradle(&scope, i)?,
+            Check::Gemfile => ruby::check(&scope, i)?,
+            Check::Composer(c) => php::check(&scope, i, c)?,
+        };
+        for f in checked.extra {
+            if !files.contains(&f) {
+                files.push(f);
+            }
+        }
+        let mut outputs: Vec<String> = i.outputs.iter().filter_map(|o| copy.context_path(o)).collect();
+        outputs.extend(checked.outputs);
+        if let Some(o) = outputs.iter().find(|o| self.view.exists(o)) {
+            return Err(format!(
+                "the build context has `{o}`, which `{}` would copy over what the install writes there; add `{o}` to .dockerignore",
+                copy.text
+            ));
+        }
+        let project = checked.project.unwrap_or_else(|| i.project.clone());
+        Ok((collapse_dirs(self.view, files), project))
+    }
+
+    fn scope<'s>(&'s self, copy: &'s BroadCopy, dir: String, files: Vec<String>) -> Scope<'s> {
+        Scope { view: self.view, copy_dir: &copy.context_dir, dir, files }
+    }
+
+    /// A build (`go build`, `mvn package`) right after the copy: a download
+    /// step goes before the copy.
+    fn insertion(
+        &self,
+        copy_idx: usize,
+        copy: &BroadCopy,
+        run_idx: usize,
+        a: &RunAnalysis,
+        done: &BTreeSet<&'static str>,
+    ) -> Insertion {
+        let Some(j) = a.roles.iter().position(|r| matches!(r, Role::Source { .. })) else {
+            return Insertion::NotApplicable;
+        };
+        let Role::Source { build: Some(build), .. } = &a.roles[j] else {
+            return Insertion::NotApplicable;
+        };
+        let ins = &self.doc.instructions[run_idx];
+        let (manager, noun) = match build {
+            Build::Go(_) => ("go", "module"),
+            Build::Maven(_) => ("maven", "dependency"),
+        };
+        if done.contains(manager) {
+            return Insertion::NotApplicable;
+        }
+        // A cache mount already keeps the downloads.
+        if ins.flags.iter().any(|f| f.name() == "mount" && f.value().is_some_and(|v| v.contains("type=cache"))) {
+            return Insertion::NotApplicable;
+        }
+        let cmd = &a.cmds[j];
+        let build_label = cmd.words.join(" ");
+        let copy_range = self.doc.instructions[copy_idx].span.clone();
+        let copy_state = self.state(copy_idx);
+        let run_state = self.state(run_idx);
+        let refuse = |why: String| {
+            Insertion::Finding(
+                Finding::new(
+                    NAME,
+                    copy_range.clone(),
+                    format!("`{build_label}` after `{}` downloads every {noun} again on each source change", copy.text),
+                )
+                .why(format!("{why}. dockfix leaves the order as it is."))
+                .fix(Fix::display_only("Keep the current order")),
+            )
+        };
+        // The build's directory, in the context; go looks up for go.mod.
+        let Some(mut dir) = copy.context_dir_of(&cmd.cwd) else { return Insertion::NotApplicable };
+        if manager == "go" {
+            let mut d = cmd.cwd.clone();
+            while !self.view.is_file(&context::join(&dir, "go.mod")) {
+                d = d.join("..");
+                match copy.context_dir_of(&d) {
+                    Some(up) if up != dir => dir = up,
+                    _ => return Insertion::NotApplicable,
+                }
+            }
+        }
+        let scope = self.scope(copy, dir.clone(), Vec::new());
+        let step = match build {
+            Build::Go(b) => go::download_step(&scope, b),
+            Build::Maven(b) => java::go_offline_step(&scope, b),
+        };
+        let (files, mut command) = match step {
+            Ok(Some(s)) => s,
+            Ok(None) => return Insertion::NotApplicable,
+            Err(why) => return refuse(why),
+        };
+        // The step runs where the copy is: same directory, same settings.
+        let cwd_needed = if manager == "go" { copy.image_dir(&dir) } else { cmd.cwd.clone() };
+        if cwd_needed != copy_state.workdir {
+            return refuse(format!("`{build_label}` runs in another directory than `{}`", copy.text));
+        }
+        let relevant = |s: &State| -> Vec<(String, String)> {
+            s.env
+                .iter()
+                .filter(|(k, _)| k.starts_with("GO") || k.starts_with("MAVEN") || k.starts_with("JAVA") || *k == "HOME")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        if relevant(copy_state) != relevant(run_state) || copy_state.user != run_state.user {
+            return refuse(format!(
+                "an ENV or USER between `{}` and `{build_label}` changes how it downloads",
+                copy.text
+            ));
+        }
+        // `chmod +x mvnw` before the wrapper runs.
+        if let Build::Maven(java::MavenBuild { wrapper: Some(w), .. }) = build {
+            let base = w.trim_start_matches("./");
+            let chmod = (copy_idx + 1..=run_idx)
+                .filter(|&i| self.doc.instructions[i].kind == Kind::Run)
+                .flat_map(|i| self.run_analysis(i, copy).cmds)
+                .find(|c| c.name() == "chmod" && c.words.iter().skip(1).any(|a| a.trim_start_matches("./") == base));
+            if let Some(c) = chmod {
+                command = format!("{} && {command}", c.text());
+            }
+        }
+        let mounts: Vec<String> = ins
+            .flags
+            .iter()
+            .filter(|f| {
+                f.name() == "mount" && f.value().is_some_and(|v| v.contains("type=secret") || v.contains("type=ssh"))
+            })
+            .map(|f| ins.text_of(&f.span).to_string())
+            .collect();
+        let run_kw =
+            if self.doc.instructions[copy_idx].keyword.chars().all(|c| c.is_ascii_lowercase()) { "run" } else { "RUN" };
+        let mut lines = manifest_copies(self.doc, copy_idx, copy, &files, self.view);
+        let mut run_line = vec![run_kw.to_string()];
+        run_line.extend(mounts);
+        run_line.push(command.clone());
+        lines.push(run_line.join(" "));
+        let edit = layout::insert_before(self.doc, copy_idx, &lines);
+        let list = display_files(copy, &files);
+        let download = command.rsplit(" && ").next().unwrap_or(&command).to_string();
+        Insertion::Finding(
+            Finding::new(
+                NAME,
+                copy_range,
+                format!("`{build_label}` after `{}` downloads every {noun} again on each source change", copy.text),
+            )
+            .why(format!(
+                "BuildKit re-runs every step after the first one whose inputs changed. `{}` changes with any source edit, so `{build_label}` after it starts without the {noun} cache and downloads every {noun} again.",
+                copy.text
+            ))
+            .gain(format!(
+                "A source edit re-runs only the build; `{download}` stays cached until {list} {}.",
+                if files.len() == 1 { "changes" } else { "change" }
+            ))
+            .fix(Fix::safe(format!("Copy {list} and run `{download}` before the sources"), vec![edit])),
+        )
+    }
+
+    /// The finding and edits for a move past `chain`.
+    fn finding(&self, copy_idx: usize, copy: &BroadCopy, chain: Vec<Target>) -> Finding {
+        let doc = self.doc;
+        let copy_range = doc.instructions[copy_idx].span.clone();
+        let mut edits = Vec::new();
+        let copy_block = layout::block(doc, copy_idx);
+        edits.push(layout::delete_lines(doc, copy_block.clone()));
+        for t in &chain {
+            let lines = manifest_copies(doc, copy_idx, copy, &t.files, self.view);
+            if !lines.is_empty() {
+                edits.push(insert_manifests(doc, t.run_idx, &lines));
+            }
+            edits.extend(t.edits.iter().cloned());
+        }
+        let last = chain.last().expect("chain is not empty");
+        let last_ins = &doc.instructions[last.run_idx];
+        let eol = layout::eol(doc);
+        let ind = layout::indent(doc, last_ins);
+        let mut moved = layout::lines_text(doc, copy_block);
+        for t in &chain {
+            let ins = &doc.instructions[t.run_idx];
+            for after in &t.after {
+                moved.push_str(&format!("{ind}{}{eol}", run_line(ins, after)));
+            }
+        }
+        let blank_after = |idx: usize| {
+            let next = doc.instructions[idx].end_line + 1;
+            doc.trivia_at_line(next).is_some_and(|t| t.kind == dockfix_syntax::TriviaKind::Blank)
+        };
+        let paragraph = blank_after(copy_idx);
+        match last.split_run {
+            Some((end, start)) => {
+                let mut text = String::from(eol);
+                if paragraph {
+                    text.push_str(eol);
+                }
+                text.push_str(&moved);
+                text.push_str(&ind);
+                let mut head = vec![last_ins.keyword.clone()];
+                head.extend(last_ins.flags.iter().map(|f| last_ins.text_of(&f.span).to_string()));
+                text.push_str(&head.join(" "));
+                text.push(' ');
+                edits.push(Edit::replace(end..start, text));
+            }
+            None => {
+                if paragraph {
+                    let at_eof = last_ins.end_line >= doc.line_count();
+                    moved = format!("{eol}{moved}");
+                    if !at_eof && !blank_after(last.run_idx) {
+                        moved.push_str(eol);
+                    }
+                }
+                edits.push(layout::insert_text_after(doc, last.run_idx, &moved));
+            }
+        }
+
+        let files: Vec<String> = chain.iter().flat_map(|t| t.files.iter().cloned()).fold(Vec::new(), |mut v, f| {
+            if !v.contains(&f) {
+                v.push(f);
+            }
+            v
+        });
+        let labels: Vec<String> = chain.iter().flat_map(|t| t.labels.iter().cloned()).collect();
+        let list = display_files(copy, &files);
+        let quoted: Vec<String> = labels.iter().map(|l| format!("`{l}`")).collect();
+        let what = join_and(&quoted);
+        let plural = labels.len() > 1;
+        let mut why = format!(
+            "BuildKit re-runs every step after the first one whose inputs changed. `{}` changes with any source edit, so the dependency install after it re-runs each time, downloading and building every package again.",
+            copy.text
+        );
+        for t in &chain {
+            for s in &t.splits {
+                why.push_str(&format!(" {}.", capitalize(s)));
+            }
+            if let Some(rest) = &t.rest {
+                why.push_str(&format!(" The RUN goes on with `{rest}`, which needs the sources: it becomes a RUN of its own after the copy."));
+            }
+        }
+        let afters: Vec<String> = chain.iter().flat_map(|t| t.after.iter().map(|a| format!("`{a}`"))).collect();
+        let mut title = format!("Copy {list} first, install, then copy the sources");
+        if !afters.is_empty() {
+            title.push_str(&format!(" and run {}", join_and(&afters)));
+        }
+        let orig: Vec<String> = chain.iter().flat_map(|t| t.orig.iter().map(|l| format!("`{l}`"))).collect();
+        let message = format!(
+            "`{}` before {} re-runs the install{} on every source change",
+            copy.text,
+            join_and(&orig),
+            if plural { "s" } else { "" }
+        );
+        let gain = format!(
+            "A source edit re-runs only the steps from `{}` on; {what} {} cached until {list} {}.",
+            copy.text,
+            if plural { "stay" } else { "stays" },
+            if files.len() == 1 { "changes" } else { "change" }
+        );
+        let safe = chain.iter().all(|t| t.safe);
+        let fix = if safe { Fix::safe(title, edits) } else { Fix::unsafe_(title, edits) };
+        let mut f = Finding::new(NAME, copy_range, message).why(why).gain(gain).fix(fix);
+        if !safe {
+            f.why.push_str(
+                " The split is an unsafe fix: check that the dependencies it installs first are the project's.",
+            );
+        }
+        f
+    }
+
+    /// A manifest copy that also copies a file the install does not read
+    /// (a README), while a source copy after the install brings it anyway.
+    fn narrow(&self, idx: usize) -> Option<Finding> {
+        let doc = self.doc;
+        let ins = &doc.instructions[idx];
+        if !matches!(ins.kind, Kind::Copy | Kind::Add) || !ins.heredocs.is_empty() || ins.json {
+            return None;
+        }
+        if ins.flags.iter().any(|f| !matches!(f.name(), "chown" | "chmod" | "link")) {
+            return None;
+        }
+        let state = self.state(idx);
+        let args = &ins.args;
+        if args.len() < 3 {
+            return None;
+        }
+        let (srcs, dest) = args.split_at(args.len() - 1);
+        let dest_dir = state.workdir.join(&state.expand(&dest[0].value)?);
+        let mut files: Vec<(usize, String, Workdir)> = Vec::new();
+        for (k, a) in srcs.iter().enumerate() {
+            let v = a.value.as_str();
+            if v.contains(['*', '?', '[', '$']) || v.contains("://") || v.ends_with('/') {
+                return None;
+            }
+            let ctx = v.trim_start_matches("./").to_string();
+            if !self.view.is_file(&ctx) {
+                return None;
+            }
+            let base = ctx.rsplit('/').next().unwrap_or(&ctx).to_string();
+            files.push((k, ctx, dest_dir.join(&base)));
+        }
+        // The install this copy feeds.
+        let mut install: Option<(usize, Install)> = None;
+        for j in idx + 1..self.body.end {
+            let other = &doc.instructions[j];
+            match other.kind {
+                Kind::Run => {
+                    let a = analyze(other, self.state(j), &dest_dir, &self.facts);
+                    if let Some((_, i)) =
+                        a.installs().find(|(_, i)| i.reads.iter().any(|r| files.iter().any(|(_, _, p)| *p == r.path)))
+                    {
+                        if i.project == Project::DepsOnly && a.blockers().next().is_none() {
+                            install = Some((j, i.clone()));
+                        }
+                        break;
+                    }
+                    if a.blockers().next().is_some() {
+                        return None;
+                    }
+                }
+                Kind::Onbuild | Kind::Volume => return None,
+                _ => {}
+            }
+        }
+        let (run_idx, inst) = install?;
+        let unread: Vec<&(usize, String, Workdir)> =
+            files.iter().filter(|(_, ctx, p)| is_doc_file(ctx) && !inst.reads.iter().any(|r| r.path == *p)).collect();
+        if unread.is_empty() || unread.len() == files.len() {
+            return None;
+        }
+        // A later source copy brings the same files to the same place, and
+        // nothing before it reads them.
+        let mut provided = false;
+        for j in run_idx + 1..self.body.end {
+            let other = &doc.instructions[j];
+            if let Some(b) = BroadCopy::new(self.cx, other, self.state(j)) {
+                provided = unread.iter().all(|(_, ctx, p)| b.context_path(p).as_deref() == Some(ctx.as_str()));
+                break;
+            }
+            if other.kind == Kind::Run {
+                let a = analyze(other, self.state(j), &dest_dir, &self.facts);
+                if a.blockers().next().is_some() || a.installs().any(|(_, i)| i.project != Project::DepsOnly) {
+                    return None;
+                }
+            }
+            if matches!(other.kind, Kind::Onbuild | Kind::Volume) {
+                return None;
+            }
+        }
+        if !provided {
+            return None;
+        }
+        let mut edits = Vec::new();
+        for (k, _, _) in &unread {
+            let k = *k;
+            let this = args[k].span.clone()?;
+            let span =
+                if k > 0 { args[k - 1].span.clone()?.end..this.end } else { this.start..args[1].span.clone()?.start };
+            if !ins.line.is_contiguous(span.clone()) {
+                return None;
+            }
+            edits.push(Edit::delete(ins.source_range(span)));
+        }
+        let names: Vec<String> = unread.iter().map(|(_, c, _)| c.clone()).collect();
+        let list = names.join(", ");
+        let verb = if names.len() == 1 { "changes" } else { "change" };
+        Some(
+            Finding::new(
+                NAME,
+                ins.span.clone(),
+                format!("`{}` copies {list}, which `{}` does not read", one_line(ins), inst.label),
+            )
+            .why(format!(
+                "A step's cache key covers every file copied before it: each edit to {list} re-runs `{}`, although the install never reads {}. The source copy after it brings {list} anyway.",
+                inst.label,
+                if names.len() == 1 { "it" } else { "them" }
+            ))
+            .gain(format!("`{}` stays cached when {list} {verb}.", inst.label))
+            .fix(Fix::safe(format!("Copy {list} with the sources only"), edits)),
+        )
+    }
+}
+
+/// Files the narrowing may leave to the source copy.
+fn is_doc_file(path: &str) -> bool {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    let upper = base.to_ascii_uppercase();
+    [
+        "README",
+        "CHANGELOG",
+        "CHANGES",
+        "HISTORY",
+        "NEWS",
+        "AUTHORS",
+        "CONTRIBUTING",
+        "LICENSE",
+        "LICENCE",
+        "COPYING",
+        "NOTICE",
+    ]
+    .iter()
+    .any(|p| upper.starts_with(p))
+        || upper.ends_with(".MD")
+        || upper.ends_with(".RST")
+}
+
+/// Why a role needs the sources, for messages.
+fn source_reason(r: &Role, words: &[String]) -> String {
+    match r {
+        Role::Source { why, .. } => why.clone(),
+        Role::Install(i) => match &i.project {
+            Project::NeedsSource(w) => format!("`{}` needs the sources: {w}", i.label),
+            _ => format!("`{}` installs the project", i.label),
+        },
+        Role::Neutral { .. } => format!("`{}` runs", words.join(" ")),
+    }
+}
+
+/// A command after the split point that removes what the install left
+/// (outside the sources): splitting would keep that in the install's layer.
+fn is_cleanup(c: &commands::Cmd, dest: &Workdir, state: &State) -> bool {
+    let w = &c.words;
+    match c.name() {
+        "rm" => w
+            .iter()
+            .skip(1)
+            .filter(|a| !a.starts_with('-'))
+            .any(|a| commands::resolve(state, &c.cwd, a).is_within(dest) == Some(false)),
+        "apt-get" | "apt" => w.iter().any(|a| matches!(a.as_str(), "purge" | "autoremove" | "clean" | "remove")),
+        "apk" => w.get(1).is_some_and(|v| v == "del"),
+        "yum" | "dnf" | "microdnf" => w.iter().any(|a| matches!(a.as_str(), "remove" | "clean" | "autoremove")),
+        "npm" | "yarn" | "pnpm" => w.get(1).is_some_and(|v| v == "cache" || v == "store"),
+        _ => {
+            w.windows(2).any(|p| (p[0] == "pip" || p[0].starts_with("pip")) && (p[1] == "uninstall" || p[1] == "cache"))
+        }
+    }
+}
+
+/// The deps-only edits of a split install, and its deps-only command text.
+fn split_edits(ins: &Instruction, cmd: &commands::Cmd, s: &Split) -> (Vec<Edit>, String) {
+    let mut edits = Vec::new();
+    let mut words: Vec<Option<String>> = cmd.raw.iter().cloned().map(Some).collect();
+    for (k, text) in &s.replace {
+        let Some(span) = cmd.spans.get(*k) else { continue };
+        if text.is_empty() {
+            // Remove the word and the blank before it.
+            let prev = if *k > 0 { cmd.spans[*k - 1].end } else { span.start };
+            edits.push(Edit::delete(ins.source_range(prev..span.end)));
+        } else {
+            edits.push(Edit::replace(ins.source_range(span.clone()), text.clone()));
+        }
+        words[*k] = (!text.is_empty()).then(|| text.clone());
+    }
+    if !s.append.is_empty() {
+        if let Some(last) = cmd.spans.last() {
+            let at = ins.source_range(last.clone()).end;
+            // Several edits at one point would overlap: fold into a replace.
+            let k = cmd.spans.len() - 1;
+            if let Some(pos) = edits.iter().position(|e| e.range.end == at && s.replace.iter().any(|(j, _)| *j == k)) {
+                let e = &mut edits[pos];
+                e.replacement = format!("{} {}", e.replacement, s.append.join(" ")).trim_start().to_string();
+                if e.replacement.is_empty() {
+                    e.replacement = String::new();
+                }
+            } else {
+                edits.push(Edit::insert(at, format!(" {}", s.append.join(" "))));
+            }
+        }
+    }
+    let mut parts: Vec<String> = cmd.assigns.clone();
+    parts.extend(words.into_iter().flatten());
+    parts.extend(s.append.iter().cloned());
+    (edits, parts.join(" "))
+}
+
+/// A RUN line with the flags of `ins` running `cmd`.
+fn run_line(ins: &Instruction, cmd: &str) -> String {
+    let mut parts = vec![ins.keyword.clone()];
+    parts.extend(ins.flags.iter().map(|f| ins.text_of(&f.span).to_string()));
+    parts.push(cmd.to_string());
+    parts.join(" ")
+}
+
+/// Directory reads under one parent that together are all the parent holds
+/// become one copy of the parent (`.yarn/releases` + `.yarn/plugins` → `.yarn`).
+fn collapse_dirs(view: &ContextView<'_>, files: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for f in &files {
+        let Some((parent, _)) = f.rsplit_once('/') else {
+            out.push(f.clone());
+            continue;
+        };
+        if !view.is_dir(f) || !parent.starts_with('.') {
+            out.push(f.clone());
+            continue;
+        }
+        let entries = view.list(parent);
+        let all = entries.len() > 1 && entries.iter().all(|e| files.contains(&context::join(parent, &e.name)));
+        if all {
+            if !out.iter().any(|o| o == parent) {
+                out.push(parent.to_string());
+            }
+        } else {
+            out.push(f.clone());
+        }
+    }
+    out
+}
+
+/// `a, b` for messages: context paths relative to the copied directory.
+fn display_files(copy: &BroadCopy, files: &[String]) -> String {
+    files
+        .iter()
+        .map(|f| {
+            if copy.context_dir.is_empty() {
+                f.clone()
+            } else {
+                f.strip_prefix(&format!("{}/", copy.context_dir)).unwrap_or(f).to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn join_and(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) if f.is_ascii_lowercase() => f.to_ascii_uppercase().to_string() + c.as_str(),
+        _ => s.to_string(),
     }
 }
 
@@ -168,189 +1133,42 @@ fn one_line(ins: &Instruction) -> String {
     }
 }
 
-/// Finds the first install after the copy and proposes the move, or says
-/// why not.
-fn plan(
-    cx: &Context<'_>,
-    copy_idx: usize,
-    copy: &BroadCopy,
-    body: &std::ops::Range<usize>,
-    states: &[State],
-) -> Option<Finding> {
-    let doc = cx.doc;
-    let copy_ins = &doc.instructions[copy_idx];
-    let copy_range = copy_ins.span.clone();
-    let mut blocker: Option<String> = None;
-    for (k, idx) in (copy_idx + 1..body.end).enumerate() {
-        let ins = &doc.instructions[idx];
-        let state = &states[k + 1];
-        if ins.kind == Kind::Run {
-            let a = analyze(ins, state, &copy.dest);
-            let target = a.installs.iter().find(|i| i.reads.iter().any(|r| copy.context_path(r).is_some()));
-            if let Some(inst) = target {
-                return Some(decide(cx, copy_idx, idx, copy, inst, &a, blocker, state, &states[0]));
-            }
-            if let Some(inst) = a.installs.iter().find(|i| i.needs_source.is_some()) {
-                // `pip install .` straight after the copy: it needs the sources.
-                if blocker.is_none() {
-                    let why = inst.needs_source.clone().unwrap_or_default();
-                    return Some(refusal(copy_range, copy, &inst.label, &why));
-                }
-            }
-        }
-        if blocker.is_none() {
-            blocker = between_blocker(cx, ins, state, copy);
-        }
-    }
-    None
-}
-
-fn refusal(range: std::ops::Range<usize>, copy: &BroadCopy, install: &str, why: &str) -> Finding {
+fn refusal(range: Range<usize>, copy: &BroadCopy, install: &str, why: &str) -> Finding {
     Finding::new(NAME, range, format!("`{install}` after `{}` cannot be moved before the source copy", copy.text))
         .why(format!("{why}. dockfix leaves the order as it is."))
         .fix(Fix::display_only("Keep the current order"))
 }
 
-#[allow(clippy::too_many_arguments)]
-fn decide(
-    cx: &Context<'_>,
+/// The manifest copies: files grouped by directory (`COPY a b ./dir/`),
+/// each directory copied on its own line.
+fn manifest_copies(
+    doc: &Document,
     copy_idx: usize,
-    run_idx: usize,
     copy: &BroadCopy,
-    inst: &Install,
-    analysis: &commands::RunAnalysis,
-    blocker: Option<String>,
-    run_state: &State,
-    copy_state: &State,
-) -> Finding {
-    let doc = cx.doc;
-    let copy_range = doc.instructions[copy_idx].span.clone();
-    if let Some(why) = &inst.needs_source {
-        return refusal(copy_range, copy, &inst.label, why);
-    }
-    if let Some(b) = blocker {
-        return refusal(copy_range, copy, &inst.label, &format!("between them, {b}"));
-    }
-    if let Some(b) = analysis.blockers.first() {
-        return refusal(copy_range, copy, &inst.label, &format!("in the same RUN, {b}; split that RUN first"));
-    }
-    if let Some(other) = analysis.installs.iter().find(|i| i.needs_source.is_some()) {
-        return refusal(copy_range, copy, &inst.label, other.needs_source.as_deref().unwrap_or_default());
-    }
-    // The copy must land in the same place after the move.
-    let dest_after = run_state.expand(&copy.dest_text).map(|d| run_state.workdir.join(&d));
-    if dest_after.as_ref() != Some(&copy.dest) || matches!(copy.dest, Workdir::Unknown) {
-        return refusal(
-            copy_range,
-            copy,
-            &inst.label,
-            "a WORKDIR or variable between them changes where the copy goes",
-        );
-    }
-    if copy_state.env != run_state.env && copy.flags.iter().any(|f| f.contains('$')) {
-        return refusal(copy_range, copy, &inst.label, "an ENV between them changes the copy's flags");
-    }
-
-    // Every file the installs of this RUN read, in the context.
-    let mut files: Vec<String> = Vec::new();
-    for i in &analysis.installs {
-        for r in &i.reads {
-            match copy.context_path(r) {
-                Some(p) => files.push(p),
-                None => {
-                    return refusal(
-                        copy_range,
-                        copy,
-                        &inst.label,
-                        &format!("`{}` reads a file that `{}` does not provide", i.label, copy.text),
-                    )
-                }
-            }
-        }
-    }
-    // Requirement files and what they include.
-    let mut queue: Vec<String> = files.clone();
-    let mut seen: BTreeSet<String> = BTreeSet::new();
-    while let Some(f) = queue.pop() {
-        if !seen.insert(f.clone()) {
-            continue;
-        }
-        let Some(text) = cx.read_context(&f) else {
-            return refusal(copy_range, copy, &inst.label, &format!("`{f}` is not in the build context"));
-        };
-        if inst.manager == "pip" {
-            let req = python::parse_requirements(&text);
-            if let Some(why) = req.needs_source {
-                return refusal(copy_range, copy, &inst.label, &format!("`{f}`: {why}"));
-            }
-            let dir = f.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-            for inc in req.includes {
-                let p = if inc.starts_with('/') {
-                    return refusal(copy_range, copy, &inst.label, &format!("`{f}` includes `{inc}` by absolute path"));
-                } else if dir.is_empty() {
-                    inc.trim_start_matches("./").to_string()
-                } else {
-                    format!("{dir}/{}", inc.trim_start_matches("./"))
-                };
-                if p.split('/').any(|c| c == "..")
-                    || (!copy.context_dir.is_empty() && !p.starts_with(&copy.context_dir))
-                {
-                    return refusal(
-                        copy_range,
-                        copy,
-                        &inst.label,
-                        &format!("`{f}` includes `{inc}`, outside the copied directory"),
-                    );
-                }
-                files.push(p.clone());
-                queue.push(p);
-            }
-        }
-    }
-    let mut uniq = Vec::new();
-    for f in files {
-        if !uniq.contains(&f) {
-            uniq.push(f);
-        }
-    }
-
-    let uniq_len = uniq.len();
-    let edits = build_edits(doc, copy_idx, run_idx, copy, &uniq);
-    let names: Vec<&str> = uniq.iter().map(String::as_str).collect();
-    let list = names.join(", ");
-    Finding::new(NAME, copy_range, format!("`{}` before `{}` re-runs the install on every source change", copy.text, inst.label))
-        .why(format!(
-            "BuildKit re-runs every step after the first one whose inputs changed. `{}` changes with any source edit, so the dependency install after it re-runs each time, downloading and building every package again.",
-            copy.text
-        ))
-        .gain(format!(
-            "A source edit re-runs only the steps from `{}` on; `{}` stays cached until {} {}.",
-            copy.text,
-            inst.label,
-            list,
-            if uniq_len == 1 { "changes" } else { "change" }
-        ))
-        .fix(Fix::safe(format!("Copy {list} first, install, then copy the sources"), edits))
-}
-
-/// The manifest copies, grouped by directory: `COPY a b ./dir/`.
-fn manifest_copies(doc: &Document, copy_idx: usize, copy: &BroadCopy, files: &[String]) -> Vec<String> {
+    files: &[String],
+    view: &ContextView<'_>,
+) -> Vec<String> {
     let ins = &doc.instructions[copy_idx];
     let lower = ins.keyword.chars().all(|c| c.is_ascii_lowercase());
     let kw = if lower { "copy" } else { "COPY" };
-    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    // (destination directory relative to the copy, sources, is a directory copy)
+    let mut groups: Vec<(String, Vec<String>, bool)> = Vec::new();
     for f in files {
         let rel = if copy.context_dir.is_empty() { f.as_str() } else { &f[copy.context_dir.len() + 1..] };
+        if view.is_dir(f) {
+            groups.push((rel.to_string(), vec![f.clone()], true));
+            continue;
+        }
         let dir = rel.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default();
-        match groups.iter_mut().find(|(d, _)| *d == dir) {
-            Some((_, v)) => v.push(f.clone()),
-            None => groups.push((dir, vec![f.clone()])),
+        match groups.iter_mut().find(|(d, _, is_dir)| *d == dir && !is_dir) {
+            Some((_, v, _)) => v.push(f.clone()),
+            None => groups.push((dir, vec![f.clone()], false)),
         }
     }
     let base = copy.dest_text.as_str();
     groups
         .into_iter()
-        .map(|(dir, srcs)| {
+        .map(|(dir, srcs, _)| {
             let dest = if dir.is_empty() {
                 // Several sources need a directory destination ending in `/`
                 // (the classic builder insists; BuildKit reads `.` as `./`).
@@ -376,39 +1194,19 @@ fn manifest_copies(doc: &Document, copy_idx: usize, copy: &BroadCopy, files: &[S
         .collect()
 }
 
-fn build_edits(doc: &Document, copy_idx: usize, run_idx: usize, copy: &BroadCopy, files: &[String]) -> Vec<Edit> {
-    let copy_block = layout::block(doc, copy_idx);
-    let mut moved = layout::lines_text(doc, copy_block.clone());
-    // A copy that stood as its own paragraph (a blank line after it) stays one.
-    let blank_after = |idx: usize| {
-        let next = doc.instructions[idx].end_line + 1;
-        doc.trivia_at_line(next).is_some_and(|t| t.kind == dockfix_syntax::TriviaKind::Blank)
-    };
-    if blank_after(copy_idx) {
-        let eol = layout::eol(doc);
-        let run_end = doc.instructions[run_idx].end_line;
-        let at_eof = run_end >= doc.line_count();
-        moved = format!("{eol}{moved}");
-        if !at_eof && !blank_after(run_idx) {
-            moved.push_str(eol);
-        }
-    }
-    let delete = layout::delete_lines(doc, copy_block);
-    let lines = manifest_copies(doc, copy_idx, copy, files);
-    // The manifest copy joins the install's paragraph: below the install's
-    // comments, unless they hold a directive for the RUN (a suppression).
+/// The manifest copy joins the install's paragraph: below the install's
+/// comments, unless they hold a directive for the RUN (a suppression).
+fn insert_manifests(doc: &Document, run_idx: usize, lines: &[String]) -> Edit {
     let comments = doc.leading_comments(run_idx);
     let directive_like = String::from_utf8_lossy(&doc.source()[comments.clone()]).lines().any(|l| {
         let t = l.trim_start().trim_start_matches('#').trim_start();
         t.starts_with("hadolint") || t.starts_with("dockfix") || t.starts_with("check=")
     });
-    let insert_manifests = if comments.is_empty() || directive_like {
-        layout::insert_before(doc, run_idx, &lines)
+    if comments.is_empty() || directive_like {
+        layout::insert_before(doc, run_idx, lines)
     } else {
         let ind = layout::indent(doc, &doc.instructions[run_idx]);
         let text: String = lines.iter().map(|l| format!("{ind}{l}{}", layout::eol(doc))).collect();
         Edit::insert(doc.instructions[run_idx].lines.start, text)
-    };
-    let insert_copy = layout::insert_text_after(doc, run_idx, &moved);
-    vec![delete, insert_manifests, insert_copy]
+    }
 }
