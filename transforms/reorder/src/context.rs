@@ -216,6 +216,8 @@ impl Scope<'_> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Checked {
     pub extra: Vec<String>,
+    /// Files it reads that the deps-only step does not need.
+    pub skip: Vec<String>,
     pub project: Option<Project>,
     pub outputs: Vec<String>,
 }

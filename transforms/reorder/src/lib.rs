@@ -301,7 +301,7 @@ impl Planner<'_> {
                         }
                         Err((label, why)) => {
                             if chain.is_empty() {
-                                return Some(refusal(copy_range, copy, &label, &why));
+                                return Some(refusal(copy_range, copy, &label, &self.note_submodules(why)));
                             }
                             break;
                         }
@@ -341,6 +341,23 @@ impl Planner<'_> {
         Some(self.finding(copy_idx, copy, chain))
     }
 
+    /// Names the git submodules a refusal is about: a path dependency into a
+    /// submodule is a common reason an install needs more than manifests.
+    fn note_submodules(&self, mut why: String) -> String {
+        let Some(text) = self.view.read(".gitmodules") else { return why };
+        for line in text.lines() {
+            let Some(path) = line.trim().strip_prefix("path").map(|r| r.trim_start_matches([' ', '\t', '='])) else {
+                continue;
+            };
+            let path = path.trim();
+            if !path.is_empty() && why.contains(path) {
+                why.push_str(&format!(" (`{path}` is a git submodule)"));
+                break;
+            }
+        }
+        why
+    }
+
     /// An install whose manifests the copy provides, and which is not the
     /// project step of a split already made.
     fn is_target(&self, i: &Install, copy: &BroadCopy, done: &BTreeSet<&'static str>) -> bool {
@@ -348,6 +365,8 @@ impl Planner<'_> {
             return false;
         }
         i.reads.iter().any(|r| copy.context_path(&r.path).is_some())
+            || (i.dir.is_within(&copy.dest) == Some(true)
+                && i.reads.iter().any(|r| r.required && r.path == Workdir::Unknown))
     }
 
     /// Why an instruction between the copy and the install stops the move.
@@ -432,12 +451,19 @@ impl Planner<'_> {
             return Err(refuse("an ENV between them changes the copy's flags".into()));
         }
 
-        // Where the RUN splits: the first command that needs the sources.
+        // Where the RUN splits: the first command that needs the sources. A
+        // project install after a deps install of the same manager is the
+        // project step already (`pip install -r … && pip install -e .`).
+        let mut deps_in_run: BTreeSet<&str> = BTreeSet::new();
         let split_at = a.roles.iter().position(|r| match r {
             Role::Source { .. } => true,
             Role::Install(i) => {
-                matches!(i.project, Project::NeedsSource(_))
-                    || (!self.is_target(i, copy, done) && !matches!(i.project, Project::DepsOnly))
+                let project_step = !matches!(i.project, Project::DepsOnly)
+                    && (deps_in_run.contains(i.manager) || !self.is_target(i, copy, done));
+                if i.project == Project::DepsOnly && !i.reads.is_empty() {
+                    deps_in_run.insert(i.manager);
+                }
+                matches!(i.project, Project::NeedsSource(_)) || project_step
             }
             Role::Neutral { .. } => false,
         });
@@ -503,7 +529,12 @@ impl Planner<'_> {
             match &a.roles[k] {
                 Role::Install(i) if self.is_target(i, copy, done) => {
                     let cmd = &a.cmds[k];
-                    let (files, project) = self.resolve(copy, i).map_err(|why| (i.label.clone(), why))?;
+                    let (files, project) = self.resolve(copy, i).map_err(|mut why| {
+                        if why.starts_with("cannot tell") && copy_state.user != run_state.user {
+                            why.push_str("; a USER between them changes the home directory `~` stands for");
+                        }
+                        (i.label.clone(), why)
+                    })?;
                     t.orig.push(i.label.clone());
                     for f in files {
                         if !t.files.contains(&f) {
@@ -562,7 +593,7 @@ impl Planner<'_> {
         for r in &i.reads {
             if matches!(r.path, Workdir::Unknown) {
                 if r.required {
-                    return Err("cannot tell which files it reads".into());
+                    return Err("cannot tell which files it reads (`~` or a variable dockfix cannot expand)".into());
                 }
                 continue;
             }
@@ -593,6 +624,7 @@ impl Planner<'_> {
             Check::Gemfile => ruby::check(&scope, i)?,
             Check::Composer(c) => php::check(&scope, i, c)?,
         };
+        files.retain(|f| !checked.skip.contains(f));
         for f in checked.extra {
             if !files.contains(&f) {
                 files.push(f);

@@ -211,5 +211,5 @@ pub fn check(scope: &Scope<'_>, inst: &Install, ci: &ComposerInstall) -> Result<
             safe: true,
         }))
     };
-    Ok(Checked { extra: Vec::new(), project, outputs })
+    Ok(Checked { project, outputs, ..Checked::default() })
 }

@@ -645,7 +645,9 @@ pub fn check_pip_project(scope: &Scope<'_>, inst: &Install) -> Result<Checked, S
     let sub = Scope { files: named.into_iter().chain(extra.iter().cloned()).collect(), ..scope.clone() };
     let checked = check_requirements(&sub, inst)?;
     extra.extend(checked.extra);
-    Ok(Checked { extra, project: Some(Project::Split(split)), ..Checked::default() })
+    // The project's metadata is for the project step, after the sources.
+    let skip = scope.files.iter().filter(|f| !sub.files.contains(f)).cloned().collect();
+    Ok(Checked { extra, skip, project: Some(Project::Split(split)), ..Checked::default() })
 }
 
 /// poetry, uv, pdm: local path dependencies and workspaces in
