@@ -364,6 +364,11 @@ impl Planner<'_> {
         if done.contains(i.manager) && !matches!(i.project, Project::DepsOnly) {
             return false;
         }
+        // A copy into a directory of the project (`COPY .yarn ./.yarn/`) is
+        // one of its manifests, not the source copy.
+        if copy.dest != i.dir && copy.dest.is_within(&i.dir) == Some(true) {
+            return false;
+        }
         i.reads.iter().any(|r| copy.context_path(&r.path).is_some())
             || (i.dir.is_within(&copy.dest) == Some(true)
                 && i.reads.iter().any(|r| r.required && r.path == Workdir::Unknown))
