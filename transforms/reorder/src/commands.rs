@@ -340,7 +340,13 @@ fn is_shell_reading_stdin(words: &[String]) -> bool {
 /// Expands variables and `~` in a path word; `None` when unknown.
 pub fn expand_path(state: &State, word: &str) -> Option<String> {
     let w = if word == "~" || word.starts_with("~/") {
-        format!("{}{}", state.var("HOME")?, &word[1..])
+        // Root's home is /root in every common base image.
+        let home = match state.var("HOME") {
+            Some(h) => h.to_string(),
+            None if state.is_root() => "/root".to_string(),
+            None => return None,
+        };
+        format!("{home}{}", &word[1..])
     } else if word.starts_with('~') {
         return None;
     } else {
@@ -434,7 +440,7 @@ fn classify(cmd: &Cmd, state: &State, dest: &Workdir, facts: &StageFacts) -> Rol
         }
     };
     if let Some(t) = cmd.redirects.iter().find(|t| under_dest(t)) {
-        return Role::source(format!("`{}` writes {t}", words.join(" ")));
+        return Role::source(format!("`{}` writes {t}", cmd.raw.join(" ")));
     }
     if cmd.piped_download {
         return Role::neutral();
@@ -472,10 +478,10 @@ fn classify(cmd: &Cmd, state: &State, dest: &Workdir, facts: &StageFacts) -> Rol
                 let verb = words.get(1).map(String::as_str).unwrap_or("");
                 let spec = words.iter().skip(2).any(|w| !w.starts_with('-'));
                 if matches!(verb, "install" | "prepare" | "up" | "use") && !spec {
-                    let mut inst = Install::new("corepack", words.join(" "), cmd.cwd.clone());
+                    let mut inst = Install::new("corepack", cmd.raw.join(" "), cmd.cwd.clone());
                     inst.reads.push(Read::required(cmd.cwd.join("package.json")));
                     if verb == "up" || verb == "use" {
-                        inst.writes_manifest = Some(format!("`{}` changes package.json", words.join(" ")));
+                        inst.writes_manifest = Some(format!("`{}` changes package.json", cmd.raw.join(" ")));
                     }
                     return Role::Install(inst);
                 }
@@ -484,11 +490,11 @@ fn classify(cmd: &Cmd, state: &State, dest: &Workdir, facts: &StageFacts) -> Rol
             _ => false,
         };
         if touches_dest {
-            return Role::source(format!("`{}` changes files where the sources go", words.join(" ")));
+            return Role::source(format!("`{}` changes files where the sources go", cmd.raw.join(" ")));
         }
         return Role::neutral();
     }
-    Role::source(format!("`{}` may read the sources", words.join(" ")))
+    Role::source(format!("`{}` may read the sources", cmd.raw.join(" ")))
 }
 
 /// A command with what its analyzers need.
@@ -505,9 +511,9 @@ impl Cmdx<'_> {
     pub fn cwd(&self) -> &Workdir {
         &self.cmd.cwd
     }
-    /// The command as written (assignments, words), for messages.
+    /// The command as written (quotes kept, assignments left out), for messages.
     pub fn label(&self) -> String {
-        self.cmd.words.join(" ")
+        self.cmd.raw.join(" ")
     }
     /// Resolves a path argument.
     pub fn path(&self, word: &str) -> Workdir {

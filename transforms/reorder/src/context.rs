@@ -193,6 +193,8 @@ pub struct Scope<'a> {
     pub dir: String,
     /// The files it reads that are in the context.
     pub files: Vec<String>,
+    /// Those of them it cannot do without (pip's requirement files).
+    pub required: Vec<String>,
 }
 
 impl Scope<'_> {

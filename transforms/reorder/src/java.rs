@@ -255,8 +255,8 @@ fn pom_blocker(f: &str, text: &str) -> Option<String> {
 /// found by `relativePath` inside the copied directory.
 fn poms(scope: &Scope<'_>, root: &str) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
-    let mut queue = vec![root.to_string()];
-    while let Some(f) = queue.pop() {
+    let mut queue = std::collections::VecDeque::from([root.to_string()]);
+    while let Some(f) = queue.pop_front() {
         if out.contains(&f) {
             continue;
         }
@@ -274,7 +274,7 @@ fn poms(scope: &Scope<'_>, root: &str) -> Result<Vec<String>, String> {
             if let Some(rp) = elements(parent, "relativePath").first().filter(|r| !r.is_empty()) {
                 let target = if rp.ends_with(".xml") { rp.to_string() } else { format!("{rp}/pom.xml") };
                 if let Some(p) = join_within(&dir, &target).filter(|p| scope.within_copy(p) && scope.view.is_file(p)) {
-                    queue.push(p);
+                    queue.push_back(p);
                 }
             }
         }
@@ -283,7 +283,7 @@ fn poms(scope: &Scope<'_>, root: &str) -> Result<Vec<String>, String> {
             let Some(p) = join_within(&dir, &target).filter(|p| scope.within_copy(p)) else {
                 return Err(format!("`{f}` has the module `{m}`, outside the copied directory"));
             };
-            queue.push(p);
+            queue.push_back(p);
         }
     }
     Ok(out)
@@ -292,7 +292,7 @@ fn poms(scope: &Scope<'_>, root: &str) -> Result<Vec<String>, String> {
 /// `dependency:go-offline` after copying the poms: every module's pom is
 /// copied too.
 pub fn check_maven(scope: &Scope<'_>, _inst: &Install) -> Result<Checked, String> {
-    let root = scope.files.iter().find(|f| f.ends_with(".xml")).cloned().unwrap_or_else(|| join(&scope.dir, "pom.xml"));
+    let root = scope.required.first().cloned().unwrap_or_else(|| join(&scope.dir, "pom.xml"));
     let all = poms(scope, &root)?;
     Ok(Checked { extra: all.into_iter().filter(|p| *p != root).collect(), ..Checked::default() })
 }

@@ -393,7 +393,7 @@ impl Planner<'_> {
                         if let Some(o) = self.conflicting_output(outputs, copy) {
                             return Some(format!(
                                 "`{}` writes `{o}`, which the source copy would then overwrite",
-                                c.words.join(" ")
+                                c.raw.join(" ")
                             ));
                         }
                     }
@@ -499,7 +499,7 @@ impl Planner<'_> {
             }
             if let Some(c) = a.cmds[s..].iter().find(|c| is_cleanup(c, &copy.dest, run_state)) {
                 return Err(refuse(format!(
-                    "in the same RUN, {why}, and `{}` after it cleans up what the install left: split, it would no longer shrink the install's layer",
+                    "in the same RUN, {why}, and `{}` after it cleans up what the install left, which in a RUN of its own would no longer shrink the install's layer",
                     c.text()
                 )));
             }
@@ -515,7 +515,7 @@ impl Planner<'_> {
                 )));
             }
             split_run = Some((end, start));
-            rest = Some(a.cmds[s..].iter().map(|c| c.words.join(" ")).collect::<Vec<_>>().join(" && "));
+            rest = Some(a.cmds[s..].iter().map(|c| c.raw.join(" ")).collect::<Vec<_>>().join(" && "));
         }
 
         let mut t = Target {
@@ -578,7 +578,7 @@ impl Planner<'_> {
                     if let Some(o) = self.conflicting_output(outputs, copy) {
                         return Err(refuse(format!(
                             "`{}` writes `{o}`, which the source copy would then overwrite; add it to .dockerignore",
-                            a.cmds[k].words.join(" ")
+                            a.cmds[k].raw.join(" ")
                         )));
                     }
                 }
@@ -595,6 +595,7 @@ impl Planner<'_> {
             return Err(format!("{why}, which the source copy would then overwrite"));
         }
         let mut files: Vec<String> = Vec::new();
+        let mut required: Vec<String> = Vec::new();
         for r in &i.reads {
             if matches!(r.path, Workdir::Unknown) {
                 if r.required {
@@ -604,6 +605,9 @@ impl Planner<'_> {
             }
             let Some(ctx) = copy.context_path(&r.path) else { continue };
             if self.view.exists(&ctx) {
+                if r.required && !required.contains(&ctx) {
+                    required.push(ctx.clone());
+                }
                 if !files.contains(&ctx) {
                     files.push(ctx);
                 }
@@ -615,7 +619,8 @@ impl Planner<'_> {
         let Some(dir) = copy.context_dir_of(&i.dir) else {
             return Err("it runs outside the copied directory".into());
         };
-        let scope = self.scope(copy, dir, files.clone());
+        let mut scope = self.scope(copy, dir, files.clone());
+        scope.required = required;
         let checked: Checked = match &i.check {
             Check::None => Checked::default(),
             Check::Requirements => python::check_requirements(&scope, i)?,
@@ -648,7 +653,7 @@ impl Planner<'_> {
     }
 
     fn scope<'s>(&'s self, copy: &'s BroadCopy, dir: String, files: Vec<String>) -> Scope<'s> {
-        Scope { view: self.view, copy_dir: &copy.context_dir, dir, files }
+        Scope { view: self.view, copy_dir: &copy.context_dir, dir, files, required: Vec::new() }
     }
 
     /// A build (`go build`, `mvn package`) right after the copy: a download
@@ -661,7 +666,19 @@ impl Planner<'_> {
         a: &RunAnalysis,
         done: &BTreeSet<&'static str>,
     ) -> Insertion {
-        let Some(j) = a.roles.iter().position(|r| matches!(r, Role::Source { .. })) else {
+        // The first command that needs the sources (`chmod +x mvnw` before
+        // the wrapper runs is part of the build).
+        let wrapper_chmod = |c: &commands::Cmd| {
+            c.name() == "chmod"
+                && c.words
+                    .iter()
+                    .skip(1)
+                    .filter(|w| !w.starts_with(['-', '+']) && !w.chars().all(|ch| ch.is_ascii_digit()))
+                    .all(|w| matches!(w.rsplit('/').next(), Some("mvnw" | "gradlew")))
+        };
+        let Some(j) =
+            a.roles.iter().zip(&a.cmds).position(|(r, c)| matches!(r, Role::Source { .. }) && !wrapper_chmod(c))
+        else {
             return Insertion::NotApplicable;
         };
         let Role::Source { build: Some(build), .. } = &a.roles[j] else {
@@ -680,7 +697,7 @@ impl Planner<'_> {
             return Insertion::NotApplicable;
         }
         let cmd = &a.cmds[j];
-        let build_label = cmd.words.join(" ");
+        let build_label = cmd.raw.join(" ");
         let copy_range = self.doc.instructions[copy_idx].span.clone();
         let copy_state = self.state(copy_idx);
         let run_state = self.state(run_idx);
@@ -1047,7 +1064,7 @@ fn is_cleanup(c: &commands::Cmd, dest: &Workdir, state: &State) -> bool {
             .iter()
             .skip(1)
             .filter(|a| !a.starts_with('-'))
-            .any(|a| commands::resolve(state, &c.cwd, a).is_within(dest) == Some(false)),
+            .any(|a| commands::resolve(state, &c.cwd, a).is_within(dest) != Some(true)),
         "apt-get" | "apt" => w.iter().any(|a| matches!(a.as_str(), "purge" | "autoremove" | "clean" | "remove")),
         "apk" => w.get(1).is_some_and(|v| v == "del"),
         "yum" | "dnf" | "microdnf" => w.iter().any(|a| matches!(a.as_str(), "remove" | "clean" | "autoremove")),

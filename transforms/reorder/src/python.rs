@@ -251,6 +251,14 @@ fn pip(x: &Cmdx<'_>, verb_at: usize) -> Role {
         // `pip install flask gunicorn`: reads nothing from the context.
         return Role::Neutral { outputs: inst.outputs };
     }
+    // Configuration it reads from the project: a pip.conf named by
+    // PIP_CONFIG_FILE, uv's own uv.toml.
+    if let Some(f) = x.var("PIP_CONFIG_FILE").filter(|f| f != "/dev/null") {
+        inst.reads.push(Read::optional(x.path(&f)));
+    }
+    if words[0].ends_with("uv") {
+        inst.reads.push(Read::optional(x.cwd().join("uv.toml")));
+    }
     Role::Install(inst)
 }
 
@@ -570,7 +578,7 @@ pub fn parse_requirements(text: &str) -> Requirements {
 /// Requirement files and the files they include, in the order pip meets them.
 pub fn check_requirements(scope: &Scope<'_>, inst: &Install) -> Result<Checked, String> {
     let _ = inst;
-    let mut files: Vec<String> = scope.files.clone();
+    let mut files: Vec<String> = scope.required.clone();
     let mut queue: Vec<String> = files.clone();
     let mut seen: Vec<String> = Vec::new();
     while let Some(f) = queue.pop() {
@@ -601,7 +609,7 @@ pub fn check_requirements(scope: &Scope<'_>, inst: &Install) -> Result<Checked, 
             queue.push(p);
         }
     }
-    let extra = files.into_iter().filter(|f| !scope.files.contains(f)).collect();
+    let extra = files.into_iter().filter(|f| !scope.required.contains(f)).collect();
     Ok(Checked { extra, ..Checked::default() })
 }
 
@@ -612,12 +620,7 @@ pub fn check_pip_project(scope: &Scope<'_>, inst: &Install) -> Result<Checked, S
         return check_requirements(scope, inst);
     };
     // Requirement files the command already names.
-    let named: Vec<String> = scope
-        .files
-        .iter()
-        .filter(|f| !["pyproject.toml", "setup.py", "setup.cfg"].iter().any(|m| f.ends_with(m)))
-        .cloned()
-        .collect();
+    let named: Vec<String> = scope.required.clone();
     let mut split = split.clone();
     let mut extra = Vec::new();
     if named.is_empty() {
@@ -642,11 +645,16 @@ pub fn check_pip_project(scope: &Scope<'_>, inst: &Install) -> Result<Checked, S
         split.why =
             format!("{}; the requirement files it names are installed first, in their own resolution", split.why);
     }
-    let sub = Scope { files: named.into_iter().chain(extra.iter().cloned()).collect(), ..scope.clone() };
+    let sub = Scope { required: named.into_iter().chain(extra.iter().cloned()).collect(), ..scope.clone() };
     let checked = check_requirements(&sub, inst)?;
     extra.extend(checked.extra);
     // The project's metadata is for the project step, after the sources.
-    let skip = scope.files.iter().filter(|f| !sub.files.contains(f)).cloned().collect();
+    let skip = scope
+        .files
+        .iter()
+        .filter(|f| ["pyproject.toml", "setup.py", "setup.cfg"].iter().any(|m| f.ends_with(m)))
+        .cloned()
+        .collect();
     Ok(Checked { extra, skip, project: Some(Project::Split(split)), ..Checked::default() })
 }
 
