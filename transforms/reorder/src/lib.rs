@@ -282,6 +282,9 @@ impl Planner<'_> {
                 if let Some(first) = targets.first() {
                     if let Some(b) = &blocker {
                         if chain.is_empty() {
+                            if let Some(f) = self.hoist(copy_idx, copy, idx, &a, done) {
+                                return Some(f);
+                            }
                             return Some(refusal(copy_range, copy, &first.label, &format!("between them, {b}")));
                         }
                         break;
@@ -796,6 +799,132 @@ impl Planner<'_> {
                 if files.len() == 1 { "changes" } else { "change" }
             ))
             .fix(Fix::safe(format!("Copy {list} and run `{download}` before the sources"), vec![edit])),
+        )
+    }
+
+    /// The install moves up instead: when what stops the copy from moving
+    /// down only changes known paths of the sources (`chmod +x
+    /// entrypoint.sh`), the install (with its manifests) goes before the
+    /// copy, and the copy right before the first such step.
+    fn hoist(
+        &self,
+        copy_idx: usize,
+        copy: &BroadCopy,
+        run_idx: usize,
+        a: &RunAnalysis,
+        done: &BTreeSet<&'static str>,
+    ) -> Option<Finding> {
+        let doc = self.doc;
+        const PATH_COMMANDS: &[&str] = &["chmod", "chown", "rm", "mkdir", "ln", "touch"];
+        let mut first_blocker: Option<usize> = None;
+        let mut touched: Vec<Workdir> = Vec::new();
+        let mut steps: Vec<String> = Vec::new();
+        for idx in copy_idx + 1..run_idx {
+            let ins = &doc.instructions[idx];
+            let state = self.state(idx);
+            let state_change = matches!(ins.kind, Kind::Env | Kind::Arg | Kind::Workdir | Kind::User | Kind::Shell);
+            if self.between_blocker(ins, state, copy).is_none() {
+                if state_change && first_blocker.is_some() {
+                    return None;
+                }
+                continue;
+            }
+            if ins.kind != Kind::Run {
+                return None;
+            }
+            first_blocker.get_or_insert(idx);
+            let b = self.run_analysis(idx, copy);
+            if b.error.is_some() {
+                return None;
+            }
+            for (c, r) in b.cmds.iter().zip(&b.roles) {
+                match r {
+                    Role::Neutral { outputs } if outputs.is_empty() => {}
+                    Role::Source { build: None, .. } if PATH_COMMANDS.contains(&c.name()) => {
+                        for w in c.words.iter().skip(1).filter(|w| !w.starts_with(['-', '+'])) {
+                            if c.name() == "chmod" && w.chars().all(|ch| ch.is_ascii_digit()) {
+                                continue;
+                            }
+                            if c.name() == "chown" && w.contains(':') && !w.contains('/') {
+                                continue;
+                            }
+                            touched.push(commands::resolve(self.state(idx), &c.cwd, w));
+                        }
+                        steps.push(c.raw.join(" "));
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        let b_idx = first_blocker?;
+        let t = self.evaluate(copy_idx, copy, run_idx, a, done).ok()?;
+        if !t.after.is_empty() || t.split_run.is_some() {
+            return None;
+        }
+        // What the install reads and writes must not be what those steps touch.
+        let mut mine: Vec<Workdir> = t.files.iter().map(|f| copy.image_dir(f)).collect();
+        for (_, i) in a.installs() {
+            mine.extend(i.outputs.iter().cloned());
+        }
+        let clash = |p: &Workdir, f: &Workdir| p.is_within(f) != Some(false) || f.is_within(p) != Some(false);
+        if touched.iter().any(|p| mine.iter().any(|f| clash(p, f))) {
+            return None;
+        }
+        // The copy lands where it did.
+        let st = self.state(b_idx);
+        if st.expand(&copy.dest_text).map(|d| st.workdir.join(&d)).as_ref() != Some(&copy.dest) {
+            return None;
+        }
+
+        let eol = layout::eol(doc);
+        let copy_block = layout::block(doc, copy_idx);
+        let run_block = layout::block(doc, run_idx);
+        let blank_after = |idx: usize| {
+            let next = doc.instructions[idx].end_line + 1;
+            doc.trivia_at_line(next).is_some_and(|t| t.kind == dockfix_syntax::TriviaKind::Blank)
+        };
+        let ind = layout::indent(doc, &doc.instructions[b_idx]);
+        // The install's comments, then its manifests, then the install.
+        let comments = doc.leading_comments(run_idx);
+        let mut text = String::new();
+        if !comments.is_empty() {
+            text.push_str(&layout::lines_text(doc, comments.clone()));
+        }
+        for l in manifest_copies(doc, copy_idx, copy, &t.files, self.view) {
+            text.push_str(&format!("{ind}{l}{eol}"));
+        }
+        text.push_str(&layout::lines_text(doc, doc.instructions[run_idx].lines.clone()));
+        text.push_str(&layout::lines_text(doc, copy_block.clone()));
+        if blank_after(copy_idx) {
+            text.push_str(eol);
+        }
+        let edits = vec![
+            layout::delete_lines(doc, copy_block),
+            layout::delete_lines(doc, run_block),
+            Edit::insert(layout::insertion_point(doc, b_idx), text),
+        ];
+        let list = display_files(copy, &t.files);
+        let orig: Vec<String> = t.orig.iter().map(|l| format!("`{l}`")).collect();
+        let steps: Vec<String> = steps.iter().map(|s| format!("`{s}`")).collect();
+        Some(
+            Finding::new(
+                NAME,
+                doc.instructions[copy_idx].span.clone(),
+                format!("`{}` before {} re-runs the install on every source change", copy.text, join_and(&orig)),
+            )
+            .why(format!(
+                "BuildKit re-runs every step after the first one whose inputs changed. `{}` changes with any source edit, so the dependency install after it re-runs each time, downloading and building every package again. {} between them {} files of the sources the install does not use, so the install moves up, before the copy.",
+                copy.text,
+                capitalize(&join_and(&steps)),
+                if steps.len() == 1 { "changes" } else { "change" }
+            ))
+            .gain(format!(
+                "A source edit re-runs only the steps from `{}` on; {} stays cached until {list} {}.",
+                copy.text,
+                join_and(&orig),
+                if t.files.len() == 1 { "changes" } else { "change" }
+            ))
+            .fix(Fix::safe(format!("Copy {list} and install before the sources"), edits)),
         )
     }
 
