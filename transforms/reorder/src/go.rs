@@ -70,10 +70,15 @@ pub fn classify(x: &Cmdx<'_>) -> Option<Role> {
             }
             _ => source(),
         },
-        "build" | "install" | "test" | "vet" | "generate" | "run" | "list" => {
-            if verb == "install" && rest.iter().any(|a| !a.starts_with('-') && a.contains('@')) {
+        "build" | "install" | "test" | "vet" | "generate" | "run" | "list" | "get" => {
+            let pkgs: Vec<&String> = rest.iter().filter(|a| !a.starts_with('-')).collect();
+            if verb == "install" && pkgs.iter().any(|a| a.contains('@')) {
                 // `go install golang.org/x/tools/cmd/x@v1`: outside the module.
                 return Some(Role::neutral());
+            }
+            if verb == "get" && !pkgs.iter().all(|a| a.starts_with('.')) {
+                // `go get example.com/x@v2` changes go.mod.
+                return Some(source());
             }
             let goflags = x.var("GOFLAGS").unwrap_or_default();
             let vendor = rest.iter().any(|a| a == "-mod=vendor")

@@ -565,6 +565,16 @@ impl Planner<'_> {
                                     format!("{}, and it runs in another directory than the RUN", s.why),
                                 ));
                             }
+                            if let Some(c) = a.cmds[..k].iter().find(|c| c.state_change) {
+                                return Err((
+                                    i.label.clone(),
+                                    format!(
+                                        "{}, and `{}` before it sets shell state a separate project step would not see",
+                                        s.why,
+                                        c.text()
+                                    ),
+                                ));
+                            }
                             let (edits, before) = split_edits(ins, cmd, &s);
                             t.edits.extend(edits);
                             t.splits.push(format!(
