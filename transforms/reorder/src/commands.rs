@@ -224,6 +224,9 @@ pub struct RunAnalysis {
     pub roles: Vec<Role>,
     /// Word spans are valid: the RUN is a shell-form RUN without heredocs.
     pub editable: bool,
+    /// The script has subshells, groups or `if`/`for`/`while`/`case`: its
+    /// commands cannot be split apart or followed by a separate step.
+    pub compound: bool,
     /// Why the RUN cannot be read at all.
     pub error: Option<String>,
 }
@@ -251,7 +254,7 @@ const STATE_CHANGERS: &[&str] = &[
 ];
 
 /// Every command of a RUN, with the working directory it runs in.
-pub fn run_commands(ins: &Instruction, state: &State) -> Result<(Vec<Cmd>, bool), String> {
+pub fn run_commands(ins: &Instruction, state: &State) -> Result<(Vec<Cmd>, bool, bool), String> {
     debug_assert_eq!(ins.kind, Kind::Run);
     if ins.json {
         let words: Vec<String> = ins.args.iter().map(|a| a.value.clone()).collect();
@@ -268,7 +271,7 @@ pub fn run_commands(ins: &Instruction, state: &State) -> Result<(Vec<Cmd>, bool)
             state_change: false,
             piped_download: false,
         };
-        return Ok((vec![cmd], false));
+        return Ok((vec![cmd], false, false));
     }
     let (script, offset, editable) = if ins.heredocs.is_empty() {
         (ins.args_text().to_string(), ins.args_span.start, true)
@@ -281,6 +284,12 @@ pub fn run_commands(ins: &Instruction, state: &State) -> Result<(Vec<Cmd>, bool)
         (ins.heredocs[0].content.clone(), 0, false)
     };
     let parsed = parse_script(&script);
+    const COMPOUND: &[&str] = &["if", "then", "fi", "for", "do", "done", "while", "until", "case", "esac", "{", "}"];
+    let compound = parsed
+        .commands
+        .iter()
+        .any(|c| matches!(c.before, Some((Op::Group, _))) || matches!(c.after, Some((Op::Group, _))))
+        || script.split(|c: char| c.is_whitespace() || c == ';').any(|w| COMPOUND.contains(&w));
     let mut cwd = state.workdir.clone();
     let mut out: Vec<Cmd> = Vec::new();
     for c in parsed.commands {
@@ -326,7 +335,7 @@ pub fn run_commands(ins: &Instruction, state: &State) -> Result<(Vec<Cmd>, bool)
             piped_download,
         });
     }
-    Ok((out, editable))
+    Ok((out, editable, compound))
 }
 
 /// `sh`, `bash`, `python3 -` reading a script from stdin.
@@ -412,7 +421,7 @@ const SYSTEM: &[&str] = &[
 /// Classifies every command of a RUN relative to a source copy at `dest`.
 pub fn analyze(ins: &Instruction, state: &State, dest: &Workdir, facts: &StageFacts) -> RunAnalysis {
     let mut out = RunAnalysis::default();
-    let (cmds, editable) = match run_commands(ins, state) {
+    let (cmds, editable, compound) = match run_commands(ins, state) {
         Ok(c) => c,
         Err(why) => {
             out.error = Some(why);
@@ -420,6 +429,7 @@ pub fn analyze(ins: &Instruction, state: &State, dest: &Workdir, facts: &StageFa
         }
     };
     out.editable = editable;
+    out.compound = compound;
     for cmd in &cmds {
         out.roles.push(classify(cmd, state, dest, facts));
     }
@@ -640,7 +650,7 @@ mod tests {
     fn spans_are_logical() {
         let doc = parse_str("FROM a\nRUN pip install -r r.txt \\\n && echo done\n").unwrap();
         let ins = &doc.instructions[1];
-        let (cmds, editable) = run_commands(ins, &st()).unwrap();
+        let (cmds, editable, _) = run_commands(ins, &st()).unwrap();
         assert!(editable);
         assert_eq!(ins.text_of(&cmds[0].spans[3]), "r.txt");
         assert_eq!(cmds[1].before, Some(Op::And));

@@ -486,8 +486,14 @@ impl Planner<'_> {
         if let Some(s) = split_at {
             let why = source_reason(&a.roles[s], &a.cmds[s].words);
             let split_first = format!("in the same RUN, {why}; split that RUN first");
-            if !a.editable {
+            if !a.editable || a.compound {
                 return Err(refuse(split_first));
+            }
+            if let Some(c) = a.cmds[s + 1..].iter().find(|c| c.before == Some(Op::Or)) {
+                return Err(refuse(format!(
+                    "in the same RUN, {why}, and `|| {}` after it would also catch a failed install; split that RUN first",
+                    c.text()
+                )));
             }
             if a.cmds[s].before != Some(Op::And) {
                 return Err(refuse(format!(
@@ -553,10 +559,13 @@ impl Planner<'_> {
                         Project::DepsOnly => t.labels.push(i.label.clone()),
                         Project::NeedsSource(why) => return Err((i.label.clone(), why)),
                         Project::Split(s) => {
-                            if !a.editable || cmd.spans.is_empty() {
+                            if !a.editable || a.compound || cmd.spans.is_empty() {
                                 return Err((
                                     i.label.clone(),
-                                    format!("{}, and the RUN cannot be edited (exec form or heredoc)", s.why),
+                                    format!(
+                                        "{}, and the RUN cannot be edited (exec form, heredoc, or a compound command)",
+                                        s.why
+                                    ),
                                 ));
                             }
                             if cmd.cwd != run_state.workdir {
@@ -629,9 +638,9 @@ impl Planner<'_> {
                 return Err(scope.missing(&ctx));
             }
         }
-        let Some(dir) = copy.context_dir_of(&i.dir) else {
-            return Err("it runs outside the copied directory".into());
-        };
+        // pip names its files by path and may run anywhere; the others read
+        // their manifests in the project directory, which is then in the copy.
+        let dir = copy.context_dir_of(&i.dir).unwrap_or_else(|| copy.context_dir.clone());
         let mut scope = self.scope(copy, dir, files.clone());
         scope.required = required;
         let checked: Checked = match &i.check {
