@@ -522,6 +522,8 @@ pub fn check(scope: &Scope<'_>, inst: &Install, ni: &NodeInstall) -> Result<Chec
         }
         extra.push(f);
     }
+    // Members get their own node_modules too.
+    let outputs: Vec<String> = members.iter().map(|m| join(m, "node_modules")).collect();
 
     // The project's own lifecycle scripts run after the dependencies.
     if !ni.ignore_scripts {
@@ -571,7 +573,7 @@ pub fn check(scope: &Scope<'_>, inst: &Install, ni: &NodeInstall) -> Result<Chec
             }));
         }
     }
-    Ok(Checked { extra, project, ..Checked::default() })
+    Ok(Checked { extra, project, outputs, ..Checked::default() })
 }
 
 /// The `npm run` commands that replay the install's lifecycle scripts in
