@@ -450,6 +450,11 @@ fn classify(cmd: &Cmd, state: &State, dest: &Workdir, facts: &StageFacts) -> Rol
         }
     };
     if let Some(t) = cmd.redirects.iter().find(|t| under_dest(t)) {
+        // `echo … > .npmrc` writes a file it names, and reads nothing.
+        if matches!(name, "echo" | "printf") {
+            let outputs = cmd.redirects.iter().map(|r| resolve(state, &cmd.cwd, r)).collect();
+            return Role::Neutral { outputs };
+        }
         return Role::source(format!("`{}` writes {t}", cmd.raw.join(" ")));
     }
     if cmd.piped_download {

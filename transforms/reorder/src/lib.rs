@@ -263,7 +263,35 @@ impl Planner<'_> {
     }
 
     fn run_analysis(&self, idx: usize, copy: &BroadCopy) -> RunAnalysis {
-        analyze(&self.doc.instructions[idx], self.state(idx), &copy.dest, &self.facts)
+        let mut a = analyze(&self.doc.instructions[idx], self.state(idx), &copy.dest, &self.facts);
+        self.settle(&mut a, idx, copy);
+        a
+    }
+
+    /// An `rm` of paths the copy does not provide (`rm -f .npmrc` after an
+    /// install that needed it) removes what the build made, not sources.
+    fn settle(&self, a: &mut RunAnalysis, idx: usize, copy: &BroadCopy) {
+        let state = self.state(idx);
+        for (c, r) in a.cmds.iter().zip(a.roles.iter_mut()) {
+            if !matches!(r, Role::Source { build: None, .. }) || c.name() != "rm" {
+                continue;
+            }
+            let paths: Vec<&String> = c.words.iter().skip(1).filter(|w| !w.starts_with('-')).collect();
+            let made_by_build = !paths.is_empty()
+                && paths.iter().all(|w| {
+                    !w.contains(['*', '?', '[', '$'])
+                        && match commands::resolve(state, &c.cwd, w) {
+                            p @ (Workdir::Abs(_) | Workdir::Base(_)) => {
+                                p.is_within(&copy.dest) == Some(true)
+                                    && copy.context_path(&p).is_some_and(|f| !self.view.on_disk(&f))
+                            }
+                            Workdir::Unknown => false,
+                        }
+                });
+            if made_by_build {
+                *r = Role::neutral();
+            }
+        }
     }
 
     /// Finds the installs after the copy and proposes the move, or says why not.
@@ -326,7 +354,7 @@ impl Planner<'_> {
                     }
                 }
             }
-            let b = self.between_blocker(ins, state, copy);
+            let b = self.between_blocker(idx, copy);
             if !chain.is_empty() {
                 let state_change = matches!(ins.kind, Kind::Env | Kind::Arg | Kind::Workdir | Kind::User | Kind::Shell);
                 if b.is_some() || (state_change && chain.iter().any(|t| !t.after.is_empty())) {
@@ -378,10 +406,12 @@ impl Planner<'_> {
     }
 
     /// Why an instruction between the copy and the install stops the move.
-    fn between_blocker(&self, ins: &Instruction, state: &State, copy: &BroadCopy) -> Option<String> {
+    fn between_blocker(&self, idx: usize, copy: &BroadCopy) -> Option<String> {
+        let ins = &self.doc.instructions[idx];
+        let state = self.state(idx);
         match ins.kind {
             Kind::Run => {
-                let a = analyze(ins, state, &copy.dest, &self.facts);
+                let a = self.run_analysis(idx, copy);
                 if let Some(b) = a.blockers().next() {
                     return Some(b.to_string());
                 }
@@ -840,9 +870,8 @@ impl Planner<'_> {
         let mut steps: Vec<String> = Vec::new();
         for idx in copy_idx + 1..run_idx {
             let ins = &doc.instructions[idx];
-            let state = self.state(idx);
             let state_change = matches!(ins.kind, Kind::Env | Kind::Arg | Kind::Workdir | Kind::User | Kind::Shell);
-            if self.between_blocker(ins, state, copy).is_none() {
+            if self.between_blocker(idx, copy).is_none() {
                 if state_change && first_blocker.is_some() {
                     return None;
                 }
