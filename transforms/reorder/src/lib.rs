@@ -983,8 +983,12 @@ impl Planner<'_> {
         let mut edits = Vec::new();
         let copy_block = layout::block(doc, copy_idx);
         edits.push(layout::delete_lines(doc, copy_block.clone()));
+        // A file copied for an earlier install of the chain is in place already.
+        let mut copied: Vec<String> = Vec::new();
         for t in &chain {
-            let lines = manifest_copies(doc, copy_idx, copy, &t.files, self.view);
+            let fresh: Vec<String> = t.files.iter().filter(|f| !copied.contains(f)).cloned().collect();
+            copied.extend(fresh.iter().cloned());
+            let lines = manifest_copies(doc, copy_idx, copy, &fresh, self.view);
             if !lines.is_empty() {
                 edits.push(insert_manifests(doc, t.run_idx, &lines));
             }
