@@ -183,9 +183,27 @@ fn has_requires(text: &str) -> bool {
     text.lines().any(|l| l.trim_start().starts_with("require"))
 }
 
+/// A go.work in a directory above the module (within the copy): go runs in
+/// workspace mode there, reading files dockfix would not copy.
+fn enclosing_work(scope: &Scope<'_>) -> Option<String> {
+    let mut d = scope.dir.clone();
+    while d != scope.copy_dir && !d.is_empty() {
+        d = d.rsplit_once('/').map(|(p, _)| p.to_string()).unwrap_or_default();
+        let w = join(&d, "go.work");
+        if scope.view.is_file(&w) {
+            return Some(w);
+        }
+    }
+    None
+}
+
 /// `go mod download`: local replacements refuse; a workspace's modules'
 /// files are copied too.
-pub fn check(scope: &Scope<'_>, _inst: &Install) -> Result<Checked, String> {
+pub fn check(scope: &Scope<'_>, inst: &Install) -> Result<Checked, String> {
+    let in_work = inst.reads.iter().any(|r| r.path.relative_to(&inst.dir).is_some_and(|f| f == "go.work"));
+    if let Some(w) = enclosing_work(scope).filter(|_| in_work) {
+        return Err(format!("the module is part of the workspace `{w}` above it"));
+    }
     let gomod = join(&scope.dir, "go.mod");
     let Some(text) = scope.view.read(&gomod) else { return Err(scope.missing(&gomod)) };
     if let Some(r) = local_replace(&text) {
@@ -241,6 +259,11 @@ pub fn download_step(scope: &Scope<'_>, b: &GoBuild) -> Result<Option<(Vec<Strin
     let Some(text) = scope.view.read(&gomod) else { return Ok(None) };
     if scope.view.is_file(&join(&scope.dir, "vendor/modules.txt")) {
         return Ok(None);
+    }
+    if let Some(w) = enclosing_work(scope).filter(|_| !b.no_work) {
+        return Err(format!(
+            "the module is part of the workspace `{w}` above it, which `go mod download` would need too"
+        ));
     }
     let work = join(&scope.dir, "go.work");
     let in_work = !b.no_work && scope.view.is_file(&work);
