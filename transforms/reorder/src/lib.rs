@@ -243,6 +243,8 @@ struct Target {
     /// The RUN goes on with commands that need the sources: the source
     /// bytes where its first part ends and its second part starts.
     split_run: Option<(usize, usize)>,
+    /// `cd`s the second part replays (`cd web && `).
+    split_prefix: String,
     /// The commands of the second part, for the message.
     rest: Option<String>,
     safe: bool,
@@ -513,6 +515,7 @@ impl Planner<'_> {
         }
         let mut split_run = None;
         let mut rest = None;
+        let mut split_prefix = String::new();
         if let Some(s) = split_at {
             let why = source_reason(&a.roles[s], &a.cmds[s].words);
             let split_first = format!("in the same RUN, {why}; split that RUN first");
@@ -530,7 +533,7 @@ impl Planner<'_> {
                     "in the same RUN, {why}, and it does not follow with `&&`; split that RUN first"
                 )));
             }
-            if let Some(c) = a.cmds[..s].iter().find(|c| c.state_change) {
+            if let Some(c) = a.cmds[..s].iter().find(|c| c.state_change && c.name() != "cd") {
                 return Err(refuse(format!(
                     "in the same RUN, {why}, and `{}` before it changes the shell's state; split that RUN first",
                     c.text()
@@ -554,6 +557,9 @@ impl Planner<'_> {
                 )));
             }
             split_run = Some((end, start));
+            // The second part starts where the first left off: its `cd`s again.
+            split_prefix =
+                a.cmds[..s].iter().filter(|c| c.name() == "cd").map(|c| format!("{} && ", c.text())).collect();
             rest = Some(a.cmds[s..].iter().map(|c| c.raw.join(" ")).collect::<Vec<_>>().join(" && "));
         }
 
@@ -566,6 +572,7 @@ impl Planner<'_> {
             after: Vec::new(),
             splits: Vec::new(),
             split_run,
+            split_prefix,
             rest,
             safe: true,
         };
@@ -598,13 +605,14 @@ impl Planner<'_> {
                                     ),
                                 ));
                             }
-                            if cmd.cwd != run_state.workdir {
+                            let cds: Vec<&commands::Cmd> = a.cmds[..k].iter().filter(|c| c.name() == "cd").collect();
+                            if cmd.cwd != run_state.workdir && cds.is_empty() {
                                 return Err((
                                     i.label.clone(),
                                     format!("{}, and it runs in another directory than the RUN", s.why),
                                 ));
                             }
-                            if let Some(c) = a.cmds[..k].iter().find(|c| c.state_change) {
+                            if let Some(c) = a.cmds[..k].iter().find(|c| c.state_change && c.name() != "cd") {
                                 return Err((
                                     i.label.clone(),
                                     format!(
@@ -616,12 +624,14 @@ impl Planner<'_> {
                             }
                             let (edits, before) = split_edits(ins, cmd, &s);
                             t.edits.extend(edits);
+                            let cd: String = cds.iter().map(|c| format!("{} && ", c.text())).collect();
+                            let after = format!("{cd}{}", s.after);
                             t.splits.push(format!(
-                                "{}: it becomes `{before}` before the sources and `{}` after them",
-                                s.why, s.after
+                                "{}: it becomes `{before}` before the sources and `{after}` after them",
+                                s.why
                             ));
                             t.labels.push(before);
-                            t.after.push(s.after.clone());
+                            t.after.push(after);
                             t.safe &= s.safe;
                         }
                     }
@@ -1022,6 +1032,7 @@ impl Planner<'_> {
                 head.extend(last_ins.flags.iter().map(|f| last_ins.text_of(&f.span).to_string()));
                 text.push_str(&head.join(" "));
                 text.push(' ');
+                text.push_str(&last.split_prefix);
                 edits.push(Edit::replace(end..start, text));
             }
             None => {
