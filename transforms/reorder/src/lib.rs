@@ -27,8 +27,11 @@
 
 mod commands;
 mod context;
+mod edits;
 mod go;
+mod insert;
 mod java;
+mod narrow;
 mod node;
 mod php;
 mod python;
@@ -43,8 +46,13 @@ use dockfix_core::{Applicability, Context, Edit, Finding, Fix, Pass};
 use dockfix_syntax::shell::Op;
 use dockfix_syntax::{Document, Instruction, Kind, Stage};
 
-use commands::{analyze, Build, Check, Install, Project, Role, RunAnalysis, Split, StageFacts};
+use commands::{analyze, Check, Install, Project, Role, RunAnalysis, StageFacts};
 use context::{Checked, ContextView, Scope};
+use edits::{
+    capitalize, collapse_dirs, display_files, insert_manifests, join_and, manifest_copies, one_line, refusal, run_line,
+    split_edits,
+};
+use insert::Insertion;
 
 pub const NAME: &str = "reorder";
 
@@ -252,12 +260,6 @@ struct Target {
 
 /// Why a target cannot move: the install it is about and the reason.
 type Refusal = (String, String);
-
-enum Insertion {
-    /// Not a build the pass knows how to prepare.
-    NotApplicable,
-    Finding(Finding),
-}
 
 impl Planner<'_> {
     fn state(&self, idx: usize) -> &State {
@@ -718,149 +720,6 @@ impl Planner<'_> {
         Scope { view: self.view, copy_dir: &copy.context_dir, dir, files, required: Vec::new() }
     }
 
-    /// A build (`go build`, `mvn package`) right after the copy: a download
-    /// step goes before the copy.
-    fn insertion(
-        &self,
-        copy_idx: usize,
-        copy: &BroadCopy,
-        run_idx: usize,
-        a: &RunAnalysis,
-        done: &BTreeSet<&'static str>,
-    ) -> Insertion {
-        // The first command that needs the sources (`chmod +x mvnw` before
-        // the wrapper runs is part of the build).
-        let wrapper_chmod = |c: &commands::Cmd| {
-            c.name() == "chmod"
-                && c.words
-                    .iter()
-                    .skip(1)
-                    .filter(|w| !w.starts_with(['-', '+']) && !w.chars().all(|ch| ch.is_ascii_digit()))
-                    .all(|w| matches!(w.rsplit('/').next(), Some("mvnw" | "gradlew")))
-        };
-        let Some(j) =
-            a.roles.iter().zip(&a.cmds).position(|(r, c)| matches!(r, Role::Source { .. }) && !wrapper_chmod(c))
-        else {
-            return Insertion::NotApplicable;
-        };
-        let Role::Source { build: Some(build), .. } = &a.roles[j] else {
-            return Insertion::NotApplicable;
-        };
-        let ins = &self.doc.instructions[run_idx];
-        let (manager, noun) = match build {
-            Build::Go(_) => ("go", "module"),
-            Build::Maven(_) => ("maven", "dependency"),
-        };
-        if done.contains(manager) {
-            return Insertion::NotApplicable;
-        }
-        // A cache mount already keeps the downloads.
-        if ins.flags.iter().any(|f| f.name() == "mount" && f.value().is_some_and(|v| v.contains("type=cache"))) {
-            return Insertion::NotApplicable;
-        }
-        let cmd = &a.cmds[j];
-        let build_label = cmd.raw.join(" ");
-        let copy_range = self.doc.instructions[copy_idx].span.clone();
-        let copy_state = self.state(copy_idx);
-        let run_state = self.state(run_idx);
-        let refuse = |why: String| {
-            Insertion::Finding(
-                Finding::new(
-                    NAME,
-                    copy_range.clone(),
-                    format!("`{build_label}` after `{}` downloads every {noun} again on each source change", copy.text),
-                )
-                .why(format!("{why}. dockfix leaves the order as it is."))
-                .fix(Fix::display_only("Keep the current order")),
-            )
-        };
-        // The build's directory, in the context; go looks up for go.mod.
-        let Some(mut dir) = copy.context_dir_of(&cmd.cwd) else { return Insertion::NotApplicable };
-        if manager == "go" {
-            let mut d = cmd.cwd.clone();
-            while !self.view.is_file(&context::join(&dir, "go.mod")) {
-                d = d.join("..");
-                match copy.context_dir_of(&d) {
-                    Some(up) if up != dir => dir = up,
-                    _ => return Insertion::NotApplicable,
-                }
-            }
-        }
-        let scope = self.scope(copy, dir.clone(), Vec::new());
-        let step = match build {
-            Build::Go(b) => go::download_step(&scope, b),
-            Build::Maven(b) => java::go_offline_step(&scope, b),
-        };
-        let (files, mut command) = match step {
-            Ok(Some(s)) => s,
-            Ok(None) => return Insertion::NotApplicable,
-            Err(why) => return refuse(why),
-        };
-        // The step runs where the copy is: same directory, same settings.
-        let cwd_needed = if manager == "go" { copy.image_dir(&dir) } else { cmd.cwd.clone() };
-        if cwd_needed != copy_state.workdir {
-            return refuse(format!("`{build_label}` runs in another directory than `{}`", copy.text));
-        }
-        let relevant = |s: &State| -> Vec<(String, String)> {
-            s.env
-                .iter()
-                .filter(|(k, _)| k.starts_with("GO") || k.starts_with("MAVEN") || k.starts_with("JAVA") || *k == "HOME")
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect()
-        };
-        if relevant(copy_state) != relevant(run_state) || copy_state.user != run_state.user {
-            return refuse(format!(
-                "an ENV or USER between `{}` and `{build_label}` changes how it downloads",
-                copy.text
-            ));
-        }
-        // `chmod +x mvnw` before the wrapper runs.
-        if let Build::Maven(java::MavenBuild { wrapper: Some(w), .. }) = build {
-            let base = w.trim_start_matches("./");
-            let chmod = (copy_idx + 1..=run_idx)
-                .filter(|&i| self.doc.instructions[i].kind == Kind::Run)
-                .flat_map(|i| self.run_analysis(i, copy).cmds)
-                .find(|c| c.name() == "chmod" && c.words.iter().skip(1).any(|a| a.trim_start_matches("./") == base));
-            if let Some(c) = chmod {
-                command = format!("{} && {command}", c.text());
-            }
-        }
-        let mounts: Vec<String> = ins
-            .flags
-            .iter()
-            .filter(|f| {
-                f.name() == "mount" && f.value().is_some_and(|v| v.contains("type=secret") || v.contains("type=ssh"))
-            })
-            .map(|f| ins.text_of(&f.span).to_string())
-            .collect();
-        let run_kw =
-            if self.doc.instructions[copy_idx].keyword.chars().all(|c| c.is_ascii_lowercase()) { "run" } else { "RUN" };
-        let mut lines = manifest_copies(self.doc, copy_idx, copy, &files, self.view);
-        let mut run_line = vec![run_kw.to_string()];
-        run_line.extend(mounts);
-        run_line.push(command.clone());
-        lines.push(run_line.join(" "));
-        let edit = layout::insert_before(self.doc, copy_idx, &lines);
-        let list = display_files(copy, &files);
-        let download = command.rsplit(" && ").next().unwrap_or(&command).to_string();
-        Insertion::Finding(
-            Finding::new(
-                NAME,
-                copy_range,
-                format!("`{build_label}` after `{}` downloads every {noun} again on each source change", copy.text),
-            )
-            .why(format!(
-                "BuildKit re-runs every step after the first one whose inputs changed. `{}` changes with any source edit, so `{build_label}` after it starts without the {noun} cache and downloads every {noun} again.",
-                copy.text
-            ))
-            .gain(format!(
-                "A source edit re-runs only the build; `{download}` stays cached until {list} {}.",
-                if files.len() == 1 { "changes" } else { "change" }
-            ))
-            .fix(Fix::safe(format!("Copy {list} and run `{download}` before the sources"), vec![edit])),
-        )
-    }
-
     /// The install moves up instead: when what stops the copy from moving
     /// down only changes known paths of the sources (`chmod +x
     /// entrypoint.sh`), the install (with its manifests) goes before the
@@ -1098,141 +957,6 @@ impl Planner<'_> {
         }
         f
     }
-
-    /// A manifest copy that also copies a file the install does not read
-    /// (a README), while a source copy after the install brings it anyway.
-    fn narrow(&self, idx: usize) -> Option<Finding> {
-        let doc = self.doc;
-        let ins = &doc.instructions[idx];
-        if !matches!(ins.kind, Kind::Copy | Kind::Add) || !ins.heredocs.is_empty() || ins.json {
-            return None;
-        }
-        if ins.flags.iter().any(|f| !matches!(f.name(), "chown" | "chmod" | "link")) {
-            return None;
-        }
-        let state = self.state(idx);
-        let args = &ins.args;
-        if args.len() < 3 {
-            return None;
-        }
-        let (srcs, dest) = args.split_at(args.len() - 1);
-        let dest_dir = state.workdir.join(&state.expand(&dest[0].value)?);
-        let mut files: Vec<(usize, String, Workdir)> = Vec::new();
-        for (k, a) in srcs.iter().enumerate() {
-            let v = a.value.as_str();
-            if v.contains(['*', '?', '[', '$']) || v.contains("://") || v.ends_with('/') {
-                return None;
-            }
-            let ctx = v.trim_start_matches("./").to_string();
-            if !self.view.is_file(&ctx) {
-                return None;
-            }
-            let base = ctx.rsplit('/').next().unwrap_or(&ctx).to_string();
-            files.push((k, ctx, dest_dir.join(&base)));
-        }
-        // The install this copy feeds.
-        let mut install: Option<(usize, Install)> = None;
-        for j in idx + 1..self.body.end {
-            let other = &doc.instructions[j];
-            match other.kind {
-                Kind::Run => {
-                    let a = analyze(other, self.state(j), &dest_dir, &self.facts);
-                    if let Some((_, i)) =
-                        a.installs().find(|(_, i)| i.reads.iter().any(|r| files.iter().any(|(_, _, p)| *p == r.path)))
-                    {
-                        if i.project == Project::DepsOnly && a.blockers().next().is_none() {
-                            install = Some((j, i.clone()));
-                        }
-                        break;
-                    }
-                    if a.blockers().next().is_some() {
-                        return None;
-                    }
-                }
-                Kind::Onbuild | Kind::Volume => return None,
-                _ => {}
-            }
-        }
-        let (run_idx, inst) = install?;
-        let unread: Vec<&(usize, String, Workdir)> =
-            files.iter().filter(|(_, ctx, p)| is_doc_file(ctx) && !inst.reads.iter().any(|r| r.path == *p)).collect();
-        if unread.is_empty() || unread.len() == files.len() {
-            return None;
-        }
-        // A later source copy brings the same files to the same place, and
-        // nothing before it reads them.
-        let mut provided = false;
-        for j in run_idx + 1..self.body.end {
-            let other = &doc.instructions[j];
-            if let Some(b) = BroadCopy::new(self.cx, other, self.state(j)) {
-                provided = unread.iter().all(|(_, ctx, p)| b.context_path(p).as_deref() == Some(ctx.as_str()));
-                break;
-            }
-            if other.kind == Kind::Run {
-                let a = analyze(other, self.state(j), &dest_dir, &self.facts);
-                if a.blockers().next().is_some() || a.installs().any(|(_, i)| i.project != Project::DepsOnly) {
-                    return None;
-                }
-            }
-            if matches!(other.kind, Kind::Onbuild | Kind::Volume) {
-                return None;
-            }
-        }
-        if !provided {
-            return None;
-        }
-        let mut edits = Vec::new();
-        for (k, _, _) in &unread {
-            let k = *k;
-            let this = args[k].span.clone()?;
-            let span =
-                if k > 0 { args[k - 1].span.clone()?.end..this.end } else { this.start..args[1].span.clone()?.start };
-            if !ins.line.is_contiguous(span.clone()) {
-                return None;
-            }
-            edits.push(Edit::delete(ins.source_range(span)));
-        }
-        let names: Vec<String> = unread.iter().map(|(_, c, _)| c.clone()).collect();
-        let list = names.join(", ");
-        let verb = if names.len() == 1 { "changes" } else { "change" };
-        Some(
-            Finding::new(
-                NAME,
-                ins.span.clone(),
-                format!("`{}` copies {list}, which `{}` does not read", one_line(ins), inst.label),
-            )
-            .why(format!(
-                "A step's cache key covers every file copied before it: each edit to {list} re-runs `{}`, although the install never reads {}. The source copy after it brings {list} anyway.",
-                inst.label,
-                if names.len() == 1 { "it" } else { "them" }
-            ))
-            .gain(format!("`{}` stays cached when {list} {verb}.", inst.label))
-            .fix(Fix::safe(format!("Copy {list} with the sources only"), edits)),
-        )
-    }
-}
-
-/// Files the narrowing may leave to the source copy.
-fn is_doc_file(path: &str) -> bool {
-    let base = path.rsplit('/').next().unwrap_or(path);
-    let upper = base.to_ascii_uppercase();
-    [
-        "README",
-        "CHANGELOG",
-        "CHANGES",
-        "HISTORY",
-        "NEWS",
-        "AUTHORS",
-        "CONTRIBUTING",
-        "LICENSE",
-        "LICENCE",
-        "COPYING",
-        "NOTICE",
-    ]
-    .iter()
-    .any(|p| upper.starts_with(p))
-        || upper.ends_with(".MD")
-        || upper.ends_with(".RST")
 }
 
 /// Why a role needs the sources, for messages.
@@ -1264,195 +988,5 @@ fn is_cleanup(c: &commands::Cmd, dest: &Workdir, state: &State) -> bool {
         _ => {
             w.windows(2).any(|p| (p[0] == "pip" || p[0].starts_with("pip")) && (p[1] == "uninstall" || p[1] == "cache"))
         }
-    }
-}
-
-/// The deps-only edits of a split install, and its deps-only command text.
-fn split_edits(ins: &Instruction, cmd: &commands::Cmd, s: &Split) -> (Vec<Edit>, String) {
-    let mut edits = Vec::new();
-    let mut words: Vec<Option<String>> = cmd.raw.iter().cloned().map(Some).collect();
-    for (k, text) in &s.replace {
-        let Some(span) = cmd.spans.get(*k) else { continue };
-        if text.is_empty() {
-            // Remove the word and the blank before it.
-            let prev = if *k > 0 { cmd.spans[*k - 1].end } else { span.start };
-            edits.push(Edit::delete(ins.source_range(prev..span.end)));
-        } else {
-            edits.push(Edit::replace(ins.source_range(span.clone()), text.clone()));
-        }
-        words[*k] = (!text.is_empty()).then(|| text.clone());
-    }
-    if !s.append.is_empty() {
-        if let Some(last) = cmd.spans.last() {
-            let at = ins.source_range(last.clone()).end;
-            // Several edits at one point would overlap: fold into a replace.
-            let k = cmd.spans.len() - 1;
-            if let Some(pos) = edits.iter().position(|e| e.range.end == at && s.replace.iter().any(|(j, _)| *j == k)) {
-                let e = &mut edits[pos];
-                e.replacement = format!("{} {}", e.replacement, s.append.join(" ")).trim_start().to_string();
-                if e.replacement.is_empty() {
-                    e.replacement = String::new();
-                }
-            } else {
-                edits.push(Edit::insert(at, format!(" {}", s.append.join(" "))));
-            }
-        }
-    }
-    let mut parts: Vec<String> = cmd.assigns.clone();
-    parts.extend(words.into_iter().flatten());
-    parts.extend(s.append.iter().cloned());
-    (edits, parts.join(" "))
-}
-
-/// A RUN line with the flags of `ins` running `cmd`.
-fn run_line(ins: &Instruction, cmd: &str) -> String {
-    let mut parts = vec![ins.keyword.clone()];
-    parts.extend(ins.flags.iter().map(|f| ins.text_of(&f.span).to_string()));
-    parts.push(cmd.to_string());
-    parts.join(" ")
-}
-
-/// Directory reads under one parent that together are all the parent holds
-/// become one copy of the parent (`.yarn/releases` + `.yarn/plugins` → `.yarn`).
-fn collapse_dirs(view: &ContextView<'_>, files: Vec<String>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for f in &files {
-        let Some((parent, _)) = f.rsplit_once('/') else {
-            out.push(f.clone());
-            continue;
-        };
-        if !view.is_dir(f) || !parent.starts_with('.') {
-            out.push(f.clone());
-            continue;
-        }
-        let entries = view.list(parent);
-        let all = entries.len() > 1 && entries.iter().all(|e| files.contains(&context::join(parent, &e.name)));
-        if all {
-            if !out.iter().any(|o| o == parent) {
-                out.push(parent.to_string());
-            }
-        } else {
-            out.push(f.clone());
-        }
-    }
-    out
-}
-
-/// `a, b` for messages: context paths relative to the copied directory.
-fn display_files(copy: &BroadCopy, files: &[String]) -> String {
-    files
-        .iter()
-        .map(|f| {
-            if copy.context_dir.is_empty() {
-                f.clone()
-            } else {
-                f.strip_prefix(&format!("{}/", copy.context_dir)).unwrap_or(f).to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn join_and(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-    }
-}
-
-fn capitalize(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) if f.is_ascii_lowercase() => f.to_ascii_uppercase().to_string() + c.as_str(),
-        _ => s.to_string(),
-    }
-}
-
-fn one_line(ins: &Instruction) -> String {
-    let t = ins.line.text().trim();
-    let t: String = t.split_whitespace().collect::<Vec<_>>().join(" ");
-    if t.chars().count() > 80 {
-        format!("{}…", t.chars().take(79).collect::<String>())
-    } else {
-        t
-    }
-}
-
-fn refusal(range: Range<usize>, copy: &BroadCopy, install: &str, why: &str) -> Finding {
-    Finding::new(NAME, range, format!("`{install}` after `{}` cannot be moved before the source copy", copy.text))
-        .why(format!("{why}. dockfix leaves the order as it is."))
-        .fix(Fix::display_only("Keep the current order"))
-}
-
-/// The manifest copies: files grouped by directory (`COPY a b ./dir/`),
-/// each directory copied on its own line.
-fn manifest_copies(
-    doc: &Document,
-    copy_idx: usize,
-    copy: &BroadCopy,
-    files: &[String],
-    view: &ContextView<'_>,
-) -> Vec<String> {
-    let ins = &doc.instructions[copy_idx];
-    let lower = ins.keyword.chars().all(|c| c.is_ascii_lowercase());
-    let kw = if lower { "copy" } else { "COPY" };
-    // (destination directory relative to the copy, sources, is a directory copy)
-    let mut groups: Vec<(String, Vec<String>, bool)> = Vec::new();
-    for f in files {
-        let rel = if copy.context_dir.is_empty() { f.as_str() } else { &f[copy.context_dir.len() + 1..] };
-        if view.is_dir(f) {
-            groups.push((rel.to_string(), vec![f.clone()], true));
-            continue;
-        }
-        let dir = rel.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default();
-        match groups.iter_mut().find(|(d, _, is_dir)| *d == dir && !is_dir) {
-            Some((_, v, _)) => v.push(f.clone()),
-            None => groups.push((dir, vec![f.clone()], false)),
-        }
-    }
-    let base = copy.dest_text.as_str();
-    groups
-        .into_iter()
-        .map(|(dir, srcs, _)| {
-            let dest = if dir.is_empty() {
-                // Several sources need a directory destination ending in `/`
-                // (the classic builder insists; BuildKit reads `.` as `./`).
-                if (base == "." && srcs.len() == 1) || base.ends_with('/') {
-                    base.to_string()
-                } else {
-                    format!("{base}/")
-                }
-            } else {
-                let b = if base == "." || base == "./" {
-                    "./".to_string()
-                } else {
-                    format!("{}/", base.trim_end_matches('/'))
-                };
-                format!("{b}{dir}/")
-            };
-            let mut parts = vec![kw.to_string()];
-            parts.extend(copy.flags.iter().cloned());
-            parts.extend(srcs.iter().map(|s| layout::quote_arg(s)));
-            parts.push(layout::quote_arg(&dest));
-            parts.join(" ")
-        })
-        .collect()
-}
-
-/// The manifest copy joins the install's paragraph: below the install's
-/// comments, unless they hold a directive for the RUN (a suppression).
-fn insert_manifests(doc: &Document, run_idx: usize, lines: &[String]) -> Edit {
-    let comments = doc.leading_comments(run_idx);
-    let directive_like = String::from_utf8_lossy(&doc.source()[comments.clone()]).lines().any(|l| {
-        let t = l.trim_start().trim_start_matches('#').trim_start();
-        t.starts_with("hadolint") || t.starts_with("dockfix") || t.starts_with("check=")
-    });
-    if comments.is_empty() || directive_like {
-        layout::insert_before(doc, run_idx, lines)
-    } else {
-        let ind = layout::indent(doc, &doc.instructions[run_idx]);
-        let text: String = lines.iter().map(|l| format!("{ind}{l}{}", layout::eol(doc))).collect();
-        Edit::insert(doc.instructions[run_idx].lines.start, text)
     }
 }
