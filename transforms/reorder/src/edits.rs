@@ -146,19 +146,11 @@ pub fn split_edits(ins: &Instruction, cmd: &Cmd, s: &Split) -> (Vec<Edit>, Strin
         words[*k] = (!text.is_empty()).then(|| text.clone());
     }
     if !s.append.is_empty() {
+        // After the last word (an insertion where a replaced word ends does
+        // not overlap the replacement).
         if let Some(last) = cmd.spans.last() {
             let at = ins.source_range(last.clone()).end;
-            // Several edits at one point would overlap: fold into a replace.
-            let k = cmd.spans.len() - 1;
-            if let Some(pos) = edits.iter().position(|e| e.range.end == at && s.replace.iter().any(|(j, _)| *j == k)) {
-                let e = &mut edits[pos];
-                e.replacement = format!("{} {}", e.replacement, s.append.join(" ")).trim_start().to_string();
-                if e.replacement.is_empty() {
-                    e.replacement = String::new();
-                }
-            } else {
-                edits.push(Edit::insert(at, format!(" {}", s.append.join(" "))));
-            }
+            edits.push(Edit::insert(at, format!(" {}", s.append.join(" "))));
         }
     }
     let mut parts: Vec<String> = cmd.assigns.clone();
