@@ -483,7 +483,19 @@ fn classify(cmd: &Cmd, state: &State, dest: &Workdir, facts: &StageFacts) -> Rol
                 }
                 hit
             }
-            "git" => words.get(1).is_some_and(|v| v != "config"),
+            // `git clone URL /opt/x` writes outside the sources; other verbs
+            // read the repository the sources came with.
+            "git" => match words.get(1).map(String::as_str) {
+                Some("config") => false,
+                Some("clone") => {
+                    let args: Vec<&String> = words.iter().skip(2).filter(|w| !w.starts_with('-')).collect();
+                    match args.as_slice() {
+                        [_, dir] => under_dest(dir),
+                        _ => true,
+                    }
+                }
+                _ => return Role::source(format!("`{}` may read the sources", cmd.raw.join(" "))),
+            },
             "gem" => words
                 .get(1)
                 .is_some_and(|v| !matches!(v.as_str(), "install" | "update" | "uninstall" | "sources" | "env")),

@@ -532,7 +532,8 @@ pub fn check(scope: &Scope<'_>, inst: &Install, ni: &NodeInstall) -> Result<Chec
             LIFECYCLE.iter().copied().filter(|s| scripts.is_some_and(|m| m.contains_key(*s))).collect();
         let gyp = scope.view.is_file(&join(&scope.dir, "binding.gyp"));
         if gyp && !present.iter().any(|s| matches!(*s, "install" | "preinstall")) {
-            return Err(format!("{pkg_file} has a binding.gyp: the install builds it from the sources"));
+            let gyp = join(&scope.dir, "binding.gyp");
+            return Err(format!("`{gyp}` makes the install build a native addon from the sources"));
         }
         if let Some(first) = present.first() {
             let cmd = scripts.and_then(|m| m.get(*first)).and_then(Value::as_str).unwrap_or("");
