@@ -56,7 +56,19 @@ impl Planner<'_> {
             return Insertion::NotApplicable;
         }
         // A cache mount already keeps the downloads.
-        if ins.flags.iter().any(|f| f.name() == "mount" && f.value().is_some_and(|v| v.contains("type=cache"))) {
+        let keeps_downloads = |v: &str| {
+            let target = v.split(',').find_map(|kv| {
+                kv.strip_prefix("target=")
+                    .or_else(|| kv.strip_prefix("dst="))
+                    .or_else(|| kv.strip_prefix("destination="))
+            });
+            v.contains("type=cache")
+                && target.is_some_and(|t| match manager {
+                    "go" => t.trim_end_matches('/').ends_with("pkg/mod"),
+                    _ => t.contains(".m2"),
+                })
+        };
+        if ins.flags.iter().any(|f| f.name() == "mount" && f.value().is_some_and(keeps_downloads)) {
             return Insertion::NotApplicable;
         }
         let cmd = &a.cmds[j];
