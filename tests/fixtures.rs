@@ -15,7 +15,6 @@ use dockfix_cli::plan::{plan_file, Settings};
 use dockfix_cli::{registry, render};
 use dockfix_core::{Mode, PassOptions};
 use libtest_mimic::{Arguments, Failed, Trial};
-use similar::{DiffTag, TextDiff};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
@@ -95,29 +94,9 @@ fn run_case(pass: &str, case: &str, dir: &Path) -> Result<(), Failed> {
     // 3. Nothing outside the edits changed.
     let before = String::from_utf8_lossy(&o.source).into_owned();
     let after = String::from_utf8_lossy(&o.fixed).into_owned();
-    let diff = TextDiff::from_lines(&before, &after);
     let edit_lines: Vec<std::ops::Range<usize>> =
         o.findings.iter().filter(|r| r.applied).flat_map(|r| r.edit_lines.iter().cloned()).collect();
-    for op in diff.ops() {
-        if op.tag() == DiffTag::Equal {
-            continue;
-        }
-        let old = op.old_range();
-        let ok = if old.is_empty() {
-            let at = old.start + 1;
-            edit_lines.iter().any(|l| l.start <= at && at <= l.end)
-        } else {
-            (old.start + 1..old.end + 1).all(|line| edit_lines.iter().any(|l| l.contains(&line)))
-        };
-        if !ok {
-            return Err(format!(
-                "lines {}..{} changed outside every edit ({edit_lines:?})",
-                old.start + 1,
-                old.end + 1
-            )
-            .into());
-        }
-    }
+    untouched_lines_kept(&before, &after, &edit_lines)?;
 
     // The snapshot: findings and the explained diff.
     let display = PathBuf::from(dockerfile.strip_prefix(&work).unwrap());
@@ -174,10 +153,40 @@ fn run_case(pass: &str, case: &str, dir: &Path) -> Result<(), Failed> {
     Ok(())
 }
 
+/// The lines outside every edit (1-based ranges) are all in the output, in
+/// their order: edits may only insert, delete or replace lines inside their
+/// ranges. (A line diff cannot tell this when a move swaps two blocks of
+/// the same size: it may report the block that stayed as the one that moved.)
+fn untouched_lines_kept(before: &str, after: &str, edit_lines: &[std::ops::Range<usize>]) -> Result<(), Failed> {
+    let mut out = after.lines().enumerate();
+    for (i, line) in before.lines().enumerate() {
+        let n = i + 1;
+        if edit_lines.iter().any(|l| l.contains(&n)) {
+            continue;
+        }
+        if !out.any(|(_, o)| o == line) {
+            return Err(format!("line {n} changed outside every edit ({edit_lines:?}): {line:?}").into());
+        }
+    }
+    Ok(())
+}
+
+fn harness_self_test() -> Result<(), Failed> {
+    // Two blocks swapped by edits that cover only the moved one.
+    let before = "FROM a\n# c\nCOPY . .\n\n# d\nRUN x\n";
+    let after = "FROM a\n\n# d\nRUN y\n# c\nCOPY . .\n";
+    untouched_lines_kept(before, after, &[2..5, 6..7])?;
+    // A line outside the edits that changed is caught.
+    if untouched_lines_kept("FROM a\nRUN x\nCMD y\n", "FROM a\nRUN x\nCMD z\n", std::slice::from_ref(&(2..3))).is_ok() {
+        return Err("a changed line went unnoticed".into());
+    }
+    Ok(())
+}
+
 fn main() {
     let args = Arguments::from_args();
     let base = root().join("tests/fixtures");
-    let mut trials = Vec::new();
+    let mut trials = vec![Trial::test("harness::untouched_lines_kept", harness_self_test)];
     let mut passes: Vec<PathBuf> = std::fs::read_dir(&base).unwrap().map(|e| e.unwrap().path()).collect();
     passes.sort();
     for pass_dir in passes.into_iter().filter(|p| p.is_dir()) {

@@ -54,6 +54,10 @@ pub struct Manager {
     pub offline_flags: &'static [&'static str],
     /// Its cache must not be used by two builds at once (`sharing=locked`).
     pub locked_cache: bool,
+    /// What the install writes inside the project directory (an environment,
+    /// installed packages): a source copy after the install must not bring
+    /// its own copy of these.
+    pub project_outputs: &'static [&'static str],
 }
 
 const fn m(name: &'static str, ecosystem: Ecosystem) -> Manager {
@@ -72,6 +76,7 @@ const fn m(name: &'static str, ecosystem: Ecosystem) -> Manager {
         clean_commands: &[],
         offline_flags: &[],
         locked_cache: false,
+        project_outputs: &[],
     }
 }
 
@@ -103,6 +108,7 @@ pub static MANAGERS: &[Manager] = &[
         no_cache_env: &["UV_NO_CACHE"],
         clean_commands: &["cache clean", "cache prune"],
         offline_flags: &["--offline"],
+        project_outputs: &[".venv"],
         ..m("uv", Ecosystem::Python)
     },
     Manager {
@@ -116,6 +122,7 @@ pub static MANAGERS: &[Manager] = &[
         no_cache_flags: &["--no-cache"],
         no_cache_env: &[],
         clean_commands: &["cache clear"],
+        project_outputs: &[".venv"],
         ..m("poetry", Ecosystem::Python)
     },
     Manager {
@@ -123,10 +130,11 @@ pub static MANAGERS: &[Manager] = &[
         install_verbs: &["install", "sync"],
         manifests: &["pyproject.toml"],
         lockfiles: &["pdm.lock"],
-        config_files: &["pdm.toml"],
+        config_files: &["pdm.toml", ".pdm-python"],
         caches: &[CacheDir::Home(".cache/pdm")],
         cache_env: &["PDM_CACHE_DIR"],
         clean_commands: &["cache clear"],
+        project_outputs: &[".venv", "__pypackages__"],
         ..m("pdm", Ecosystem::Python)
     },
     Manager {
@@ -136,6 +144,7 @@ pub static MANAGERS: &[Manager] = &[
         lockfiles: &["Pipfile.lock"],
         caches: &[CacheDir::Home(".cache/pipenv"), CacheDir::Home(".cache/pip")],
         cache_env: &["PIPENV_CACHE_DIR"],
+        project_outputs: &[".venv"],
         ..m("pipenv", Ecosystem::Python)
     },
     Manager {
@@ -148,6 +157,7 @@ pub static MANAGERS: &[Manager] = &[
         cache_env: &["npm_config_cache", "NPM_CONFIG_CACHE"],
         clean_commands: &["cache clean"],
         offline_flags: &["--offline"],
+        project_outputs: &["node_modules"],
         ..m("npm", Ecosystem::Node)
     },
     Manager {
@@ -155,12 +165,28 @@ pub static MANAGERS: &[Manager] = &[
         install_verbs: &["install", ""],
         manifests: &["package.json"],
         lockfiles: &["yarn.lock"],
-        config_files: &[".yarnrc", ".yarnrc.yml", ".npmrc", ".yarn/releases", ".yarn/plugins", ".yarn/patches"],
+        config_files: &[
+            ".yarnrc",
+            ".yarnrc.yml",
+            ".npmrc",
+            ".yarn/releases",
+            ".yarn/plugins",
+            ".yarn/patches",
+            ".yarn/cache",
+        ],
         caches: &[CacheDir::Home(".cache/yarn")],
         cache_env: &["YARN_CACHE_FOLDER"],
         clean_commands: &["cache clean"],
         offline_flags: &["--offline"],
         locked_cache: true,
+        project_outputs: &[
+            "node_modules",
+            ".pnp.cjs",
+            ".pnp.js",
+            ".pnp.loader.mjs",
+            ".yarn/unplugged",
+            ".yarn/install-state.gz",
+        ],
         ..m("yarn", Ecosystem::Node)
     },
     Manager {
@@ -173,6 +199,7 @@ pub static MANAGERS: &[Manager] = &[
         cache_env: &["npm_config_store_dir", "PNPM_STORE_DIR"],
         clean_commands: &["store prune"],
         offline_flags: &["--offline"],
+        project_outputs: &["node_modules"],
         ..m("pnpm", Ecosystem::Node)
     },
     Manager {
@@ -185,6 +212,7 @@ pub static MANAGERS: &[Manager] = &[
         cache_env: &["BUN_INSTALL_CACHE_DIR"],
         no_cache_flags: &["--no-cache"],
         clean_commands: &["pm cache rm"],
+        project_outputs: &["node_modules"],
         ..m("bun", Ecosystem::Node)
     },
     Manager {
@@ -226,7 +254,7 @@ pub static MANAGERS: &[Manager] = &[
         install_verbs: &["dependencies", "build", "assemble", "bootJar", "shadowJar", "installDist"],
         manifests: &["build.gradle", "build.gradle.kts", "settings.gradle", "settings.gradle.kts"],
         lockfiles: &["gradle.lockfile"],
-        config_files: &["gradle.properties", "gradle", "gradlew"],
+        config_files: &["gradle.properties", "gradle", "gradlew", "buildSrc"],
         caches: &[CacheDir::Home(".gradle/caches")],
         cache_env: &["GRADLE_USER_HOME"],
         offline_flags: &["--offline"],
@@ -248,10 +276,12 @@ pub static MANAGERS: &[Manager] = &[
         install_verbs: &["install"],
         manifests: &["composer.json"],
         lockfiles: &["composer.lock"],
+        config_files: &["auth.json", "symfony.lock"],
         caches: &[CacheDir::Home(".composer/cache")],
         cache_env: &["COMPOSER_CACHE_DIR", "COMPOSER_HOME"],
         no_cache_flags: &["--no-cache"],
         clean_commands: &["clear-cache", "clearcache", "cc"],
+        project_outputs: &["vendor"],
         ..m("composer", Ecosystem::Php)
     },
     Manager {
@@ -430,6 +460,8 @@ mod tests {
         assert_eq!(manager_for_program("./gradlew").unwrap().name, "gradle");
         assert!(manager_for_program("make").is_none());
         assert!(is_requirements_file("requirements-dev.txt"));
+        assert_eq!(manager("npm").unwrap().project_outputs, ["node_modules"]);
+        assert!(manager("composer").unwrap().config_files.contains(&"auth.json"));
         assert!(!is_requirements_file("setup.py"));
     }
 
