@@ -215,6 +215,10 @@ struct Analysis<'a> {
     users: Vec<User>,
     tree: Tree,
     files: Files<'a>,
+    /// Entries each glob source selects, by (user, source).
+    glob_hits: BTreeMap<(usize, usize), Vec<usize>>,
+    /// Entries each `!` pattern names itself, by pattern index.
+    exception_hits: BTreeMap<usize, Vec<usize>>,
 }
 
 fn first_line(doc: &Document) -> Range<usize> {
@@ -255,7 +259,19 @@ impl<'a> Analysis<'a> {
         let root = cx.context_dir();
         let tree = Tree::walk(cx.fs, root, &matcher, &follow);
         let files = Files { fs: cx.fs, root };
-        let a = Analysis { cx, target, matcher, users, tree, files };
+        let mut glob_hits = BTreeMap::new();
+        for (ui, u) in users.iter().enumerate() {
+            for (si, s) in u.reads.sources.iter().enumerate().filter(|(_, s)| s.glob.is_some() && !s.unknown) {
+                let hits: Vec<usize> = (0..tree.nodes.len()).filter(|&n| s.names(&tree.nodes[n].path)).collect();
+                glob_hits.insert((ui, si), hits);
+            }
+        }
+        let mut exception_hits = BTreeMap::new();
+        for (k, e) in matcher.patterns().iter().enumerate().filter(|(_, p)| p.is_exception()) {
+            let hits: Vec<usize> = (0..tree.nodes.len()).filter(|&n| e.matches(&tree.nodes[n].path)).collect();
+            exception_hits.insert(k, hits);
+        }
+        let a = Analysis { cx, target, matcher, users, tree, files, glob_hits, exception_hits };
         Some(a.findings())
     }
 
@@ -320,15 +336,17 @@ impl<'a> Analysis<'a> {
 
     fn verdict(&self, cand: &Candidate, pat: &Pattern, newly: &[usize], is_new: &[bool], tops: &[usize]) -> Verdict {
         let t = &self.tree;
-        // Never what a COPY names.
-        for u in &self.users {
-            for s in u.reads.sources.iter().filter(|s| !s.is_root()) {
+        // Never what a COPY names. The check uses both the walker's answer
+        // (`is_new`) and the plain parent rule (`matches_or_parent`), which
+        // older BuildKit releases apply: either way the source stays.
+        for (ui, u) in self.users.iter().enumerate() {
+            for (si, s) in u.reads.sources.iter().enumerate().filter(|(_, s)| !s.is_root()) {
                 let hit = match &s.glob {
-                    None => match t.find(&s.path) {
-                        Some(n) => is_new[n],
-                        None => t.truncated && pat.matches_or_parent(&s.path),
-                    },
-                    Some(_) => newly.iter().any(|&n| s.names(&t.nodes[n].path)),
+                    None => t.find(&s.path).is_some_and(|n| is_new[n]) || pat.matches_or_parent(&s.path),
+                    Some(_) => self
+                        .glob_hits
+                        .get(&(ui, si))
+                        .is_some_and(|hits| hits.iter().any(|&n| is_new[n] || pat.matches_or_parent(&t.nodes[n].path))),
                 };
                 if hit {
                     let whose = if u.main { String::new() } else { format!(" in {}", u.label) };
@@ -336,10 +354,15 @@ impl<'a> Analysis<'a> {
                 }
             }
         }
-        // Never over a `!` exception of the file.
-        for e in self.matcher.patterns().iter().filter(|p| p.is_exception()) {
+        // Never over a `!` exception of the file: not what it names, with
+        // either rule.
+        for (k, e) in self.matcher.patterns().iter().enumerate().filter(|(_, p)| p.is_exception()) {
             let literal = !e.as_str().contains(['*', '?', '[', '\\']);
-            if newly.iter().any(|&n| e.matches(&t.nodes[n].path)) || (literal && pat.matches_or_parent(e.as_str())) {
+            let named = self.exception_hits.get(&k).map_or(&[][..], Vec::as_slice);
+            if newly.iter().any(|&n| e.matches(&t.nodes[n].path))
+                || named.iter().any(|&n| pat.matches_or_parent(&t.nodes[n].path))
+                || (literal && pat.matches_or_parent(e.as_str()))
+            {
                 return Verdict::Conflict(format!("it would override `!{}` (line {})", e.as_str(), e.line()));
             }
         }

@@ -314,6 +314,19 @@ pub fn rebuilt(reads: &Reads, src: &Source, path: &str, tool: Tool, files: &File
             return Ok(format!("`{}` rebuilds it after `{}`", words_label(cmd), src.label));
         }
     }
+    // Made before the copy, at the same place: the copy puts the host's over it.
+    let earlier = reads.runs.iter().filter(|r| r.stage == src.stage && r.idx < src.idx);
+    for run in earlier {
+        let Some(cmds) = &run.cmds else { continue };
+        if let Some(cmd) = cmds.iter().find(|c| recreates(tool, run, c, &image, &parent, path, files)) {
+            let w = words_label(cmd);
+            return Err(format!(
+                "`{w}` makes it before `{}`, which then copies the host's over it: without it the image keeps what \
+                 `{w}` made, but files only the host's copy has are gone",
+                src.label
+            ));
+        }
+    }
     Err(format!("`{}` copies it into the image and no later step of that stage rebuilds it", src.label))
 }
 

@@ -286,3 +286,21 @@ fn bind_mounts_read_the_context() {
     let risky = out.findings.iter().find(|r| r.finding.applicability() == Applicability::Unsafe).unwrap();
     assert!(risky.finding.why.contains("mounts it from the context"), "{}", risky.finding.why);
 }
+
+#[test]
+fn exceptions_hold_under_the_plain_parent_rule_too() {
+    // With the walker, `**/.pytest_cache` appended leaves .pytest_cache/README.md
+    // alone (the exception's parent was excluded before the new pattern was
+    // tried); BuildKit releases that try each pattern against the parents
+    // would exclude it again. dockfix writes only `sub/.pytest_cache`.
+    let mut fs = MemFs::new()
+        .with("/c/Dockerfile", "FROM a\nCOPY . /app\n")
+        .with("/c/.dockerignore", ".pytest_cache\n!.pytest_cache/README.md\n")
+        .with("/c/.pytest_cache/README.md", "r")
+        .with("/c/.pytest_cache/v/x", "v")
+        .with("/c/sub/.pytest_cache/v/x", "v".repeat(10));
+    let svc = Service::for_dockerfile("/c/Dockerfile");
+    let out = run_twice(&svc, &mut fs, true);
+    let text = ignore_text(&out, "/c/.dockerignore");
+    assert_eq!(patterns(&text), [".pytest_cache", "!.pytest_cache/README.md", "sub/.pytest_cache"]);
+}
