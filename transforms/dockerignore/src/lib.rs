@@ -147,8 +147,11 @@ fn target(cx: &Context<'_>) -> Target {
     }
 }
 
-/// The other Dockerfiles at the context root (and next to this one) that
-/// read the shared ignore file.
+/// The other Dockerfiles at the context root (and next to this one): they
+/// may be built from the same context and read the shared ignore file. One
+/// with an ignore file of its own does not, but counts anyway: its file
+/// may be one dockfix creates in the same run, and the answer must not
+/// change once it exists (a second run proposes nothing).
 fn other_users(cx: &Context<'_>) -> Vec<User> {
     let me = norm(&cx.service.dockerfile);
     let mut dirs = vec![cx.service.context.clone()];
@@ -162,9 +165,6 @@ fn other_users(cx: &Context<'_>) -> Vec<User> {
         for e in cx.fs.list(&d) {
             let p = d.join(&e.name);
             if e.is_dir || !is_dockerfile_name(&e.name) || norm(&p) == me {
-                continue;
-            }
-            if cx.fs.is_file(&with_suffix(&p, ".dockerignore")) {
                 continue;
             }
             let label = e.name.clone();
@@ -282,7 +282,7 @@ impl<'a> Analysis<'a> {
             return format!("{}'s image", u.label);
         }
         let stages = self.cx.doc.stages();
-        if s.stage + 1 >= stages.len() {
+        if s.stage >= u.reads.final_stage {
             return "the image".into();
         }
         match stages.get(s.stage).and_then(|st| st.name.clone()) {
@@ -427,9 +427,9 @@ impl<'a> Analysis<'a> {
                 ok.dedup();
                 bad.dedup();
                 if bad.is_empty() {
-                    Verdict::Safe(text::and_list(&ok))
+                    Verdict::Safe(ok.join(", and "))
                 } else {
-                    Verdict::Unsafe(text::and_list(&bad))
+                    Verdict::Unsafe(bad.join(", and "))
                 }
             }
         }
@@ -578,20 +578,25 @@ impl<'a> Analysis<'a> {
         }
         let mut sorted: Vec<&Accepted> = acc.iter().collect();
         sorted.sort_by_key(|a| std::cmp::Reverse(a.eval.bytes));
-        let entries: Vec<String> = sorted
-            .iter()
-            .map(|a| {
-                let reason = match &a.eval.verdict {
-                    Verdict::Safe(r) | Verdict::Unsafe(r) if !r.is_empty() => format!(": {r}"),
-                    _ => String::new(),
-                };
-                format!("{} ({}, {}){reason}", a.cand.pattern, a.cand.what, text::size(a.eval.bytes))
-            })
-            .collect();
+        let label = |a: &Accepted| format!("{} ({}, {})", a.cand.pattern, a.cand.what, text::size(a.eval.bytes));
+        let reason = |a: &Accepted| match &a.eval.verdict {
+            Verdict::Safe(r) | Verdict::Unsafe(r) if !r.is_empty() => Some(r.clone()),
+            _ => None,
+        };
+        let plain: Vec<String> = sorted.iter().filter(|a| reason(a).is_none()).map(|a| label(a)).collect();
+        let explained: Vec<String> =
+            sorted.iter().filter_map(|a| reason(a).map(|r| format!(" {}: {r}.", label(a)))).collect();
         if safe {
-            why.push_str(&format!("Nothing in the image needs these: {}.", entries.join("; ")));
+            if plain.is_empty() {
+                why.push_str("Nothing in the image needs these.");
+            } else {
+                why.push_str(&format!("Nothing in the image needs these caches and tool files: {}.", plain.join(", ")));
+            }
         } else {
-            why.push_str(&format!("Leaving these out can change what the image contains: {}.", entries.join("; ")));
+            why.push_str("Leaving these out can change what the image contains.");
+        }
+        why.push_str(&explained.concat());
+        if !safe {
             if acc.iter().any(|a| a.cand.class == Class::Secret) {
                 why.push_str(
                     " Secrets in an image layer can be read by anyone who can pull the image, but the app may read \
@@ -608,7 +613,7 @@ impl<'a> Analysis<'a> {
         // The measurements go with the first of the two findings.
         if first {
             if !kept.is_empty() {
-                why.push_str(&format!(" Kept in the context: {}.", kept.join("; ")));
+                why.push_str(&format!(" Kept in the context: {}.", kept.join(". ")));
             }
             why.push_str(&format!(" BuildKit now sends {} of this context", text::size(before)));
             let largest = self.largest_dirs(3);

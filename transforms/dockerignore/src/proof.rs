@@ -298,6 +298,50 @@ fn ts_out_dir(text: &str) -> Option<String> {
     Some(rest[..rest.find('"')?].to_string())
 }
 
+/// Commands known not to read a tool's output directory.
+fn ignores_output(tool: Tool, cmd: &Cmd) -> bool {
+    let args: Vec<&str> = cmd.args().iter().map(String::as_str).collect();
+    match tool {
+        // The planner stage of cargo-chef.
+        Tool::Cargo => cmd.program() == "cargo" && args.windows(2).any(|w| w == ["chef", "prepare"]),
+        _ => false,
+    }
+}
+
+/// The copy lands in a stage that passes on only other paths (cargo-chef's
+/// planner: `COPY --from=planner /app/recipe.json`), and no step after the
+/// copy in that stage reads the entry.
+fn unused_in_stage(reads: &Reads, src: &Source, image: &Workdir, tool: Tool) -> Option<String> {
+    if src.stage == reads.final_stage {
+        return None;
+    }
+    let takes: Vec<_> = reads.takes_from(src.stage).collect();
+    if takes.is_empty() {
+        return None;
+    }
+    let mut taken = Vec::new();
+    for t in &takes {
+        for p in t.paths.as_ref()? {
+            if p.is_within(image) != Some(false) || image.is_within(p) != Some(false) {
+                return None;
+            }
+            if let Workdir::Abs(a) = p {
+                taken.push(format!("`{a}`"));
+            }
+        }
+    }
+    for run in reads.runs_after(src.stage, src.idx) {
+        if !run.cmds.as_ref()?.iter().all(|c| ignores_output(tool, c)) {
+            return None;
+        }
+    }
+    let stage = reads.stage_names.get(src.stage).cloned().flatten().unwrap_or_else(|| src.stage.to_string());
+    Some(format!(
+        "later stages take only {} from stage `{stage}`, and no step there reads it",
+        crate::text::and_list(&taken)
+    ))
+}
+
 /// Proof that the Dockerfile rebuilds the entry at context path `path`
 /// after `src` copied it: Ok(the command that does), Err(why not).
 pub fn rebuilt(reads: &Reads, src: &Source, path: &str, tool: Tool, files: &Files<'_>) -> Result<String, String> {
@@ -313,6 +357,19 @@ pub fn rebuilt(reads: &Reads, src: &Source, path: &str, tool: Tool, files: &File
         if let Some(cmd) = cmds.iter().find(|c| recreates(tool, run, c, &image, &parent, path, files)) {
             return Ok(format!("`{}` rebuilds it after `{}`", words_label(cmd), src.label));
         }
+    }
+    if let Some(why) = unused_in_stage(reads, src, &image, tool) {
+        return Ok(why);
+    }
+    // Put there from another stage before the copy.
+    if let Some(t) =
+        reads.takes.iter().find(|t| t.stage == src.stage && t.idx < src.idx && t.dest.as_ref() == Some(&image))
+    {
+        return Err(format!(
+            "`{}` puts it there before `{}`, which then copies the host's over it: without it the image keeps what \
+             the other stage made, but files only the host's copy has are gone",
+            t.label, src.label
+        ));
     }
     // Made before the copy, at the same place: the copy puts the host's over it.
     let earlier = reads.runs.iter().filter(|r| r.stage == src.stage && r.idx < src.idx);
@@ -497,6 +554,33 @@ mod tests {
         assert!(proof(js, &fs, "dist", Tool::JsBuild).is_ok(), "vite writes dist");
         assert!(proof(js, &fs, "lib", Tool::JsBuild).is_ok(), "tsc writes outDir");
         assert!(proof(js, &fs, "build", Tool::JsBuild).is_err(), "nothing writes build");
+    }
+
+    #[test]
+    fn stages_that_pass_on_other_paths() {
+        let fs = MemFs::new();
+        let chef = "FROM rust AS chef\nRUN cargo install cargo-chef\nWORKDIR /app\n\
+                    FROM chef AS planner\nCOPY . .\nRUN cargo chef prepare --recipe-path recipe.json\n\
+                    FROM chef AS builder\nCOPY --from=planner /app/recipe.json recipe.json\n\
+                    RUN cargo chef cook --release --recipe-path recipe.json\nCOPY . .\nRUN cargo build --release\n\
+                    FROM debian\nCOPY --from=builder /app/target/release/app /usr/local/bin/\n";
+        let rd = reads(&parse_str(chef).unwrap(), &BTreeMap::new());
+        let files = Files { fs: &fs, root: Path::new("/c") };
+        for src in rd.sources.iter().filter(|s| s.covers("target")) {
+            assert!(rebuilt(&rd, src, "target", Tool::Cargo, &files).is_ok(), "{}", src.label);
+        }
+        // A stage the final one is built on passes everything on.
+        let base = "FROM rust AS b\nWORKDIR /app\nCOPY . .\nRUN cargo chef prepare\nFROM b\nCMD x\n";
+        let rd = reads(&parse_str(base).unwrap(), &BTreeMap::new());
+        assert!(rebuilt(&rd, &rd.sources[0], "target", Tool::Cargo, &files).is_err());
+        // node_modules from a deps stage, overlaid by the host's.
+        let next = "FROM node AS deps\nWORKDIR /app\nCOPY package.json ./\nRUN npm ci\n\
+                    FROM node AS builder\nWORKDIR /app\nCOPY --from=deps /app/node_modules ./node_modules\nCOPY . .\n\
+                    RUN npm run build\nFROM node\nCOPY --from=builder /app/.next ./.next\n";
+        let rd = reads(&parse_str(next).unwrap(), &BTreeMap::new());
+        let src = rd.sources.iter().find(|s| s.covers("node_modules")).unwrap();
+        let err = rebuilt(&rd, src, "node_modules", Tool::Node, &files).unwrap_err();
+        assert!(err.contains("puts it there before `COPY . .`"), "{err}");
     }
 
     #[test]

@@ -150,6 +150,28 @@ pub struct Reads {
     /// BuildKit sends the whole context (not just the COPY sources).
     pub full_send: bool,
     pub runs: Vec<Run>,
+    /// `COPY --from=<stage>` and what else takes from a stage.
+    pub takes: Vec<Take>,
+    /// Stage names (lower-cased), by index.
+    pub stage_names: Vec<Option<String>>,
+    /// The stage the build ends with (the last one, or the build target).
+    pub final_stage: usize,
+}
+
+/// Something that takes files from another stage.
+#[derive(Debug, Clone)]
+pub struct Take {
+    /// The stage (or image) named, lower-cased as written (`builder`, `0`).
+    pub from: String,
+    /// What it takes, as absolute paths in that stage; None for everything
+    /// (`FROM stage`, a mount of its root, a path dockfix cannot resolve).
+    pub paths: Option<Vec<Workdir>>,
+    /// Where it is: stage and instruction index, and for a COPY its
+    /// destination in the taking stage.
+    pub stage: usize,
+    pub idx: usize,
+    pub dest: Option<Workdir>,
+    pub label: String,
 }
 
 impl Reads {
@@ -169,7 +191,23 @@ impl Reads {
             }],
             full_send: true,
             runs: Vec::new(),
+            takes: Vec::new(),
+            stage_names: Vec::new(),
+            final_stage: 0,
         }
+    }
+
+    /// The index of the stage a `--from`/`FROM` value names, if it is one.
+    pub fn stage_index(&self, name: &str) -> Option<usize> {
+        self.stage_names
+            .iter()
+            .position(|n| n.as_deref() == Some(name))
+            .or_else(|| name.parse::<usize>().ok().filter(|&i| i < self.stage_names.len()))
+    }
+
+    /// Everything that takes from stage `stage`.
+    pub fn takes_from(&self, stage: usize) -> impl Iterator<Item = &Take> {
+        self.takes.iter().filter(move |t| self.stage_index(&t.from) == Some(stage))
     }
 
     /// True if the Dockerfile could not be read.
@@ -225,7 +263,19 @@ fn is_remote(src: &str) -> bool {
 /// What `doc` reads from its context.
 pub fn reads(doc: &Document, build_args: &BTreeMap<String, String>) -> Reads {
     let mut out = Reads::default();
-    for stage in doc.stages() {
+    let stages = doc.stages();
+    out.stage_names = stages.iter().map(|s| s.name.clone()).collect();
+    out.final_stage = stages.len().saturating_sub(1);
+    for stage in stages {
+        // A stage built on another one takes all of it.
+        out.takes.push(Take {
+            from: stage.base.to_ascii_lowercase(),
+            paths: None,
+            stage: stage.index,
+            idx: stage.from,
+            dest: None,
+            label: one_line(&doc.instructions[stage.from]),
+        });
         let states = stage_states(doc, &stage);
         for (k, idx) in stage.body.clone().enumerate() {
             let ins = &doc.instructions[idx];
@@ -243,11 +293,25 @@ pub fn reads(doc: &Document, build_args: &BTreeMap<String, String>) -> Reads {
             };
             match ins.kind {
                 Kind::Copy | Kind::Add => {
-                    if ins.flag("from").is_some_and(|f| f.value().is_some_and(|v| !v.is_empty())) {
-                        continue;
-                    }
                     let args = ins.arg_values();
                     if args.len() < 2 {
+                        continue;
+                    }
+                    if let Some(from) = ins.flag("from").and_then(|f| f.value()).filter(|v| !v.is_empty()) {
+                        let from = expand(state, build_args, from).unwrap_or_else(|| from.to_string());
+                        let paths: Option<Vec<Workdir>> = args[..args.len() - 1]
+                            .iter()
+                            .map(|a| expand(state, build_args, a).map(|p| Workdir::Abs("/".into()).join(&p)))
+                            .collect();
+                        let dest = expand(state, build_args, args[args.len() - 1]).map(|d| state.workdir.join(&d));
+                        out.takes.push(Take {
+                            from: from.to_ascii_lowercase(),
+                            paths,
+                            stage: stage.index,
+                            idx,
+                            dest,
+                            label: one_line(ins),
+                        });
                         continue;
                     }
                     let parents = ins.flag("parents").is_some_and(|f| f.value().is_none_or(|v| v != "false"));
@@ -284,7 +348,17 @@ pub fn reads(doc: &Document, build_args: &BTreeMap<String, String>) -> Reads {
                 Kind::Run => {
                     for f in ins.flags_named("mount") {
                         let fields = mount_fields(f.value().unwrap_or(""));
-                        if fields.get("from").is_some_and(|v| !v.is_empty()) {
+                        if let Some(from) = fields.get("from").filter(|v| !v.is_empty()) {
+                            let src = fields.get("source").or_else(|| fields.get("src")).cloned().unwrap_or_default();
+                            let path = expand(state, build_args, &src).map(|p| vec![Workdir::Abs("/".into()).join(&p)]);
+                            out.takes.push(Take {
+                                from: from.to_ascii_lowercase(),
+                                paths: path,
+                                stage: stage.index,
+                                idx,
+                                dest: None,
+                                label: one_line(ins),
+                            });
                             continue;
                         }
                         match fields.get("type").map(String::as_str).unwrap_or("bind") {

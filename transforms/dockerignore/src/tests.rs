@@ -304,3 +304,25 @@ fn exceptions_hold_under_the_plain_parent_rule_too() {
     let text = ignore_text(&out, "/c/.dockerignore");
     assert_eq!(patterns(&text), [".pytest_cache", "!.pytest_cache/README.md", "sub/.pytest_cache"]);
 }
+
+#[test]
+fn sibling_dockerfiles_stay_protected_once_they_have_their_own_file() {
+    // Run 1 creates .dockerignore for Dockerfile and worker.Dockerfile.dockerignore
+    // for worker.Dockerfile; run 2 must not then exclude what worker copies.
+    let mut fs = MemFs::new()
+        .with("/c/Dockerfile", "FROM node:22\nWORKDIR /app\nCOPY . .\nRUN npm ci && npm run build\n")
+        .with("/c/worker.Dockerfile", "FROM nginx\nCOPY dist/ /usr/share/nginx/html/\n")
+        .with("/c/package.json", r#"{"scripts": {"build": "vite build"}}"#)
+        .with("/c/dist/index.html", "d".repeat(50))
+        .with("/c/dist/app.log", "l");
+    let main = Service::for_dockerfile("/c/Dockerfile");
+    let worker = Service::for_dockerfile("/c/worker.Dockerfile");
+    let a = run(&main, &fs, true);
+    let b = run(&worker, &fs, true);
+    for f in a.files.iter().chain(&b.files) {
+        fs.insert(f.path.clone(), f.after.clone());
+    }
+    assert!(dockfix_core::Fs::is_file(&fs, Path::new("/c/worker.Dockerfile.dockerignore")));
+    assert!(!run(&main, &fs, true).changed());
+    assert!(!run(&worker, &fs, true).changed());
+}
