@@ -10,6 +10,7 @@ use crate::tree::Tree;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Group {
     Vcs,
+    ContainerFiles,
     PythonCaches,
     Coverage,
     Editor,
@@ -24,6 +25,7 @@ impl Group {
     pub fn title(self) -> &'static str {
         match self {
             Group::Vcs => "Version control",
+            Group::ContainerFiles => "Container build files",
             Group::PythonCaches => "Python caches",
             Group::Coverage => "Test and coverage output",
             Group::Editor => "Editor and OS files",
@@ -78,6 +80,9 @@ pub struct Candidate {
     /// Evaluation order within the group (`**/__pycache__` before `**/*.pyc`,
     /// so that the second is only added for stray files).
     pub rank: usize,
+    /// Only written along with other entries: never a reason on its own
+    /// to create or extend the file (the Dockerfile, compose files).
+    pub rider: bool,
 }
 
 /// Patterns that cover every occurrence at any depth.
@@ -216,12 +221,35 @@ impl Ctx<'_> {
 }
 
 /// One entry at its own path.
+/// `docker-compose.yml`, `compose.override.yaml`…
+fn is_compose_file(name: &str) -> bool {
+    let l = name.to_ascii_lowercase();
+    (l.starts_with("docker-compose") || l.starts_with("compose")) && (l.ends_with(".yml") || l.ends_with(".yaml"))
+}
+
+/// `Dockerfile`, `api.Dockerfile`, `Dockerfile.dev`, `Containerfile`.
+pub fn is_dockerfile_name(name: &str) -> bool {
+    let l = name.to_ascii_lowercase();
+    if l.ends_with(".dockerignore") || l.ends_with(".containerignore") {
+        return false;
+    }
+    l == "dockerfile"
+        || l == "containerfile"
+        || l.ends_with(".dockerfile")
+        || l.ends_with(".containerfile")
+        || l.starts_with("dockerfile.")
+        || l.starts_with("containerfile.")
+}
+
 fn each(c: &Ctx<'_>) -> Option<(&'static str, Group, Class)> {
     let name = c.name();
     let dir = c.is_dir();
     let junk = Class::Junk;
     Some(match name {
         ".git" => ("git history", Group::Vcs, Class::Git),
+        n if !dir && (is_dockerfile_name(n) || is_compose_file(n)) => {
+            ("a container build file", Group::ContainerFiles, junk)
+        }
         ".hg" if dir => ("Mercurial history", Group::Vcs, junk),
         ".svn" if dir => ("Subversion metadata", Group::Vcs, junk),
         ".tox" | ".nox" if dir => ("test environments", Group::PythonCaches, junk),
@@ -287,7 +315,8 @@ pub fn candidates(tree: &Tree) -> Vec<Candidate> {
             }
             let sent = if node.is_dir { tree.bytes(n, &|m| tree.nodes[m].sent) > 0 } else { node.sent };
             if let (true, Some(pattern)) = (sent, escape_path(&node.path)) {
-                out.push(Candidate { pattern, what, group, class, rank: usize::MAX });
+                let rider = group == Group::ContainerFiles;
+                out.push(Candidate { pattern, what, group, class, rank: usize::MAX, rider });
             }
         }
     }
@@ -299,6 +328,7 @@ pub fn candidates(tree: &Tree) -> Vec<Candidate> {
                 group: rule.group,
                 class: Class::Junk,
                 rank: k,
+                rider: false,
             });
         }
     }

@@ -94,19 +94,6 @@ fn norm(p: &Path) -> PathBuf {
     p.components().filter(|c| !matches!(c, Component::CurDir)).collect()
 }
 
-fn is_dockerfile_name(name: &str) -> bool {
-    let l = name.to_ascii_lowercase();
-    if l.ends_with(".dockerignore") || l.ends_with(".containerignore") {
-        return false;
-    }
-    l == "dockerfile"
-        || l == "containerfile"
-        || l.ends_with(".dockerfile")
-        || l.ends_with(".containerfile")
-        || l.starts_with("dockerfile.")
-        || l.starts_with("containerfile.")
-}
-
 fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
     let mut s = p.as_os_str().to_owned();
     s.push(suffix);
@@ -164,7 +151,7 @@ fn other_users(cx: &Context<'_>) -> Vec<User> {
     for d in dirs {
         for e in cx.fs.list(&d) {
             let p = d.join(&e.name);
-            if e.is_dir || !is_dockerfile_name(&e.name) || norm(&p) == me {
+            if e.is_dir || !catalog::is_dockerfile_name(&e.name) || norm(&p) == me {
                 continue;
             }
             let label = e.name.clone();
@@ -385,6 +372,14 @@ impl<'a> Analysis<'a> {
         }
         let opaque = covered.iter().find(|(u, _, _)| u.reads.is_opaque()).map(|(u, _, _)| u.label.clone());
         match cand.class {
+            Class::Junk if cand.group == Group::ContainerFiles => {
+                let name = cand.pattern.rsplit('/').next().unwrap_or(&cand.pattern);
+                Verdict::Safe(if catalog::is_dockerfile_name(name) {
+                    "BuildKit reads it apart from the context".into()
+                } else {
+                    "compose reads it, the build does not".into()
+                })
+            }
             Class::Junk => Verdict::Safe(String::new()),
             Class::Git => {
                 if let Some(l) = opaque {
@@ -462,6 +457,10 @@ impl<'a> Analysis<'a> {
         let mut risky: Vec<Accepted> = Vec::new();
         let mut kept: Vec<(Candidate, String, u64)> = Vec::new();
         let accept = |cur: &mut Vec<bool>, ev: &Eval| ev.newly.iter().for_each(|&n| cur[n] = true);
+        // Riders only come along with other safe entries.
+        for (k, c) in cands.iter().enumerate() {
+            done[k] |= c.rider;
+        }
         // Safe entries first, to a fixed point; then the unsafe ones on top.
         loop {
             let mut progressed = false;
@@ -483,6 +482,15 @@ impl<'a> Analysis<'a> {
             }
             if !progressed {
                 break;
+            }
+        }
+        if !safe.is_empty() {
+            for c in cands.iter().filter(|c| c.rider) {
+                let ev = self.evaluate(c, &cur);
+                if matches!(ev.verdict, Verdict::Safe(_)) {
+                    accept(&mut cur, &ev);
+                    safe.push(Accepted { cand: c.clone(), eval: ev });
+                }
             }
         }
         for (k, c) in cands.iter().enumerate() {

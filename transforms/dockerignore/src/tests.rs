@@ -78,7 +78,8 @@ fn compose_context_in_a_parent_directory() {
     let text = ignore_text(&out, "/repo/services/api/Dockerfile.dockerignore");
     // BuildKit only sends libs/ and services/api/: .git and web/ are not
     // sent, so they are not worth an entry.
-    assert_eq!(patterns(&text), ["**/.pytest_cache", "**/__pycache__"]);
+    // The Dockerfile comes along: BuildKit reads it apart from the context.
+    assert_eq!(patterns(&text), ["services/api/Dockerfile", "**/.pytest_cache", "**/__pycache__"]);
     let f = &out.findings[0].finding;
     assert!(f.why.contains("BuildKit sends only what the Dockerfile reads"), "{}", f.why);
     assert_eq!(f.fix.as_ref().unwrap().applicability, Applicability::Safe);
@@ -96,7 +97,10 @@ fn compose_context_with_a_dockerignore_at_its_root() {
     let out = run_twice(&svc, &mut fs, false);
     // BuildKit reads the context's .dockerignore: extend it.
     let text = ignore_text(&out, "/repo/.dockerignore");
-    assert_eq!(text, "# ours\n.git\n\n# Dependencies installed on the host\nnode_modules\n");
+    assert_eq!(
+        text,
+        "# ours\n.git\n\n# Container build files\nservices/api/Dockerfile\n\n# Dependencies installed on the host\nnode_modules\n"
+    );
 }
 
 #[test]
@@ -108,7 +112,10 @@ fn a_dockerfile_specific_ignore_file_wins() {
         .with("/c/x.log", "l");
     let svc = Service::for_dockerfile("/c/api.Dockerfile");
     let out = run_twice(&svc, &mut fs, false);
-    assert_eq!(ignore_text(&out, "/c/api.Dockerfile.dockerignore"), "*.md\n\n# Logs\n**/*.log\n");
+    assert_eq!(
+        ignore_text(&out, "/c/api.Dockerfile.dockerignore"),
+        "*.md\n\n# Container build files\napi.Dockerfile\n\n# Logs\n**/*.log\n"
+    );
     assert_eq!(out.files.len(), 1);
 }
 
@@ -125,7 +132,7 @@ fn dockerfiles_sharing_the_context_ignore_file() {
     let svc = Service::for_dockerfile("/c/Dockerfile");
     let out = run_twice(&svc, &mut fs, true);
     let text = ignore_text(&out, "/c/.dockerignore");
-    assert_eq!(patterns(&text), ["**/.DS_Store", "node_modules"]);
+    assert_eq!(patterns(&text), ["Dockerfile", "worker.Dockerfile", "**/.DS_Store", "node_modules"]);
     let why = &out.findings[0].finding.why;
     assert!(why.contains("dist (JavaScript build output, 5.00 kB): `COPY dist/ /usr/share/nginx/html/` in worker.Dockerfile reads it"), "{why}");
 }
@@ -144,7 +151,7 @@ fn what_a_copy_names_is_never_excluded() {
     let text = ignore_text(&out, "/c/.dockerignore");
     // `**/*.log` would hide build.log from `COPY *.log`: each log file is
     // considered on its own instead.
-    assert_eq!(patterns(&text), ["**/__pycache__", "sub/debug.log"]);
+    assert_eq!(patterns(&text), ["Dockerfile", "**/__pycache__", "sub/debug.log"]);
     let why = &out.findings[0].finding.why;
     assert!(why.contains(".git (git history, 5.01 kB): `COPY .git/HEAD /version` reads it"), "{why}");
     assert!(why.contains("build.log (log files, 100 B): `COPY *.log /logs/` reads it"), "{why}");
@@ -178,7 +185,7 @@ fn exception_named_files_stay() {
     let out = run_twice(&svc, &mut fs, true);
     // `**/*.log` would re-exclude logs/keep.log: only app.log is added.
     let text = ignore_text(&out, "/c/.dockerignore");
-    assert_eq!(patterns(&text), ["logs", "!logs/keep.log", "app.log"]);
+    assert_eq!(patterns(&text), ["logs", "!logs/keep.log", "Dockerfile", "app.log"]);
     let m = dockfix_dockerignore::Matcher::parse(text.as_bytes()).unwrap();
     assert!(!m.is_excluded("logs/keep.log"));
 }
@@ -210,7 +217,7 @@ fn git_needed_by_the_build_is_kept() {
     let svc = Service::for_dockerfile("/c/Dockerfile");
     let out = run_twice(&svc, &mut fs, true);
     // Without .git, setuptools-scm fails the install: .git stays.
-    assert_eq!(patterns(&ignore_text(&out, "/c/.dockerignore")), ["**/.mypy_cache"]);
+    assert_eq!(patterns(&ignore_text(&out, "/c/.dockerignore")), ["Dockerfile", "**/.mypy_cache"]);
     let why = &out.findings[0].finding.why;
     assert!(
         why.contains("Kept in the context: .git (git history, 100 B): pyproject.toml uses setuptools-scm"),
@@ -282,7 +289,7 @@ fn bind_mounts_read_the_context() {
         .with("/c/npm-debug.log", "l");
     let svc = Service::for_dockerfile("/c/Dockerfile");
     let out = run_twice(&svc, &mut fs, false);
-    assert_eq!(patterns(&ignore_text(&out, "/c/.dockerignore")), ["**/*.log"]);
+    assert_eq!(patterns(&ignore_text(&out, "/c/.dockerignore")), ["Dockerfile", "**/*.log"]);
     let risky = out.findings.iter().find(|r| r.finding.applicability() == Applicability::Unsafe).unwrap();
     assert!(risky.finding.why.contains("mounts it from the context"), "{}", risky.finding.why);
 }
@@ -302,7 +309,7 @@ fn exceptions_hold_under_the_plain_parent_rule_too() {
     let svc = Service::for_dockerfile("/c/Dockerfile");
     let out = run_twice(&svc, &mut fs, true);
     let text = ignore_text(&out, "/c/.dockerignore");
-    assert_eq!(patterns(&text), [".pytest_cache", "!.pytest_cache/README.md", "sub/.pytest_cache"]);
+    assert_eq!(patterns(&text), [".pytest_cache", "!.pytest_cache/README.md", "Dockerfile", "sub/.pytest_cache"]);
 }
 
 #[test]
@@ -325,4 +332,17 @@ fn sibling_dockerfiles_stay_protected_once_they_have_their_own_file() {
     assert!(dockfix_core::Fs::is_file(&fs, Path::new("/c/worker.Dockerfile.dockerignore")));
     assert!(!run(&main, &fs, true).changed());
     assert!(!run(&worker, &fs, true).changed());
+}
+
+#[test]
+fn the_dockerfile_alone_is_no_reason_to_write_a_file() {
+    let fs = MemFs::new()
+        .with("/c/Dockerfile", "FROM a\nCOPY . /app\n")
+        .with("/c/docker-compose.yml", "services: {}\n")
+        .with("/c/.env", "S=1");
+    let out = run(&Service::for_dockerfile("/c/Dockerfile"), &fs, true);
+    // Only .env, in the unsafe fix: the container files do not ride along.
+    assert_eq!(patterns(&ignore_text(&out, "/c/.dockerignore")), [".env"]);
+    let fs = MemFs::new().with("/c/Dockerfile", "FROM a\nCOPY . /app\n").with("/c/docker-compose.yml", "x");
+    assert!(run(&Service::for_dockerfile("/c/Dockerfile"), &fs, true).findings.is_empty());
 }
