@@ -30,7 +30,25 @@
 //! matched it yet, and is then only tried against `a/b` itself), while
 //! `MatchesOrParentMatches` re-includes it. What the build sees is the
 //! walker's answer, so [`Matcher::is_excluded`] gives that one;
-//! [`Matcher::matches_or_parent_matches`] gives the other.
+//! [`Matcher::matches_or_parent_matches`] gives the other. (Docker 20.10's
+//! BuildKit still re-includes `a/b` there: callers that must hold on every
+//! release check both.)
+//!
+//! ```
+//! use dockfix_dockerignore::Matcher;
+//!
+//! let m = Matcher::parse(b"# comment\n/node_modules/\n**/*.log\n!keep.log\n").unwrap();
+//! assert!(m.is_excluded("node_modules/react/index.js"));
+//! assert!(m.is_excluded("logs/app.log"));
+//! assert!(!m.is_excluded("keep.log"));
+//! // Nothing below node_modules can come back: a walker may skip it.
+//! assert!(!m.could_reinclude_under("node_modules"));
+//!
+//! // Walking a tree, each entry decided with its parent's visit:
+//! let logs = m.visit(None, "logs", true);
+//! assert!(!logs.excluded && logs.descend);
+//! assert!(m.visit(Some(&logs), "logs/app.log", false).excluded);
+//! ```
 
 mod go;
 mod pattern;
