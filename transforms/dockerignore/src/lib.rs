@@ -743,8 +743,9 @@ impl<'a> Analysis<'a> {
                 why.push_str("dockfix found no exception to append that brings it back; fix the patterns by hand.");
                 Fix::display_only(format!("Re-include `{}` in {file}", s.path))
             } else {
+                let below = if is_dir { ", with everything below it that earlier lines excluded," } else { "" };
                 why.push_str(&format!(
-                    "Appending {} to {file} sends it again; check the exclusion was not meant for this COPY instead.",
+                    "Appending {} to {file} sends it again{below}; check the exclusion was not meant for this COPY instead.",
                     text::and_list(&lines.iter().map(|l| format!("`{l}`")).collect::<Vec<_>>())
                 ));
                 let groups = vec![("Read by COPY".to_string(), lines)];

@@ -346,3 +346,21 @@ fn the_dockerfile_alone_is_no_reason_to_write_a_file() {
     let fs = MemFs::new().with("/c/Dockerfile", "FROM a\nCOPY . /app\n").with("/c/docker-compose.yml", "x");
     assert!(run(&Service::for_dockerfile("/c/Dockerfile"), &fs, true).findings.is_empty());
 }
+
+#[test]
+fn an_excluded_copy_directory_comes_back_whole() {
+    let mut fs = MemFs::new()
+        .with("/c/Dockerfile", "FROM a\nCOPY src /app/src\n")
+        .with("/c/.dockerignore", "**/*.md\nsrc\n")
+        .with("/c/src/a.py", "a")
+        .with("/c/src/pkg/b.py", "b")
+        .with("/c/src/README.md", "r");
+    let svc = Service::for_dockerfile("/c/Dockerfile");
+    let out = run_twice(&svc, &mut fs, true);
+    let text = ignore_text(&out, "/c/.dockerignore");
+    assert_eq!(patterns(&text), ["**/*.md", "src", "!src", "!src/**"]);
+    let m = dockfix_dockerignore::Matcher::parse(text.as_bytes()).unwrap();
+    assert!(!m.is_excluded("src/pkg/b.py"));
+    let why = &out.findings[0].finding.why;
+    assert!(why.contains("with everything below it that earlier lines excluded"), "{why}");
+}
