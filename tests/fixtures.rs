@@ -8,6 +8,12 @@
 //!
 //! A case may hold a `dockfix.toml` with `[pass-name]` option tables and
 //! `unsafe-fixes = false` (unsafe fixes are on by default in fixtures).
+//!
+//! A case may also hold a `tree.txt` describing files too big (or too
+//! awkward, like `.git/`) to commit: one `path size` per line (`size` in
+//! bytes, or with a decimal `k`/`M`/`G` suffix; a path ending in `/` is an
+//! empty directory; `#` starts a comment). The harness creates them as
+//! sparse files in the temporary copy; `tree.txt` itself is not copied.
 
 use std::path::{Path, PathBuf};
 
@@ -20,10 +26,16 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
 }
 
+/// The file describing generated files of a case.
+const TREE: &str = "tree.txt";
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();
+        if e.file_name() == TREE {
+            continue;
+        }
         let target = to.join(e.file_name());
         if e.file_type().unwrap().is_dir() {
             copy_dir(&e.path(), &target);
@@ -31,6 +43,50 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(e.path(), &target).unwrap();
         }
     }
+}
+
+/// `1234`, `12k`, `3M`, `2G` (decimal units).
+fn parse_size(s: &str) -> Option<u64> {
+    let (num, mult) = match s.char_indices().last()? {
+        (i, 'k') => (&s[..i], 1_000),
+        (i, 'M') => (&s[..i], 1_000_000),
+        (i, 'G') => (&s[..i], 1_000_000_000),
+        _ => (s, 1),
+    };
+    num.parse::<u64>().ok().map(|n| n * mult)
+}
+
+/// Creates the files a case's `tree.txt` describes, as sparse files.
+fn make_tree(case: &Path, work: &Path) -> Result<(), String> {
+    let Ok(text) = std::fs::read_to_string(case.join(TREE)) else {
+        return Ok(());
+    };
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let bad = || format!("{TREE}:{}: expected `path size`, got {line:?}", n + 1);
+        let (path, size) = match line.rsplit_once(char::is_whitespace) {
+            Some((p, s)) => (p.trim(), parse_size(s).ok_or_else(bad)?),
+            None if line.ends_with('/') => (line, 0),
+            None => return Err(bad()),
+        };
+        if path.starts_with('/') || path.split('/').any(|c| c == "..") {
+            return Err(bad());
+        }
+        let target = work.join(path);
+        if path.ends_with('/') {
+            std::fs::create_dir_all(&target).map_err(|e| e.to_string())?;
+            continue;
+        }
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+        }
+        let f = std::fs::File::create(&target).map_err(|e| format!("{}: {e}", target.display()))?;
+        f.set_len(size).map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// The Dockerfile of a case: `Dockerfile`, or the one file named like one.
@@ -83,6 +139,7 @@ fn run_case(pass: &str, case: &str, dir: &Path) -> Result<(), Failed> {
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let work = tmp.path().join(case);
     copy_dir(dir, &work);
+    make_tree(dir, &work)?;
     let dockerfile = case_dockerfile(&work).ok_or("no Dockerfile in fixture")?;
     let settings = settings(pass, dir);
     let mut plan = plan_file(&dockerfile, &settings).map_err(|e| e.to_string())?;
