@@ -580,7 +580,12 @@ fn python(an: &Analysis<'_>, split: usize, shipped: &[Shipped]) -> Result<Runtim
             if !an.image.is_python() && an.family == Some(DistroFamily::Debian) {
                 for c in cmds {
                     let Class::Pkg(Pkg::Install { packages, .. }) = &c.class else { continue };
-                    let has_py = packages.iter().any(|p| p.starts_with("python3"));
+                    let has_py = packages.iter().any(|p| {
+                        let b = p.split('=').next().unwrap_or(p);
+                        b == "python3"
+                            || b == "python3-pip"
+                            || b.strip_prefix("python3.").is_some_and(|v| v.chars().all(|c| c.is_ascii_digit()))
+                    });
                     let has_venv =
                         packages.iter().any(|p| p.starts_with("python3") && p.ends_with("-venv") || p == "virtualenv");
                     if has_py && !has_venv {
