@@ -749,7 +749,10 @@ fn node(an: &Analysis<'_>, split: usize, shipped: &[Shipped]) -> Result<RuntimeP
     rp.artifacts.push(format!("{} --from={{builder}} {chown}{wd} {wd}", an.kw("COPY")));
     rp.comment = "the app with production dependencies only, without the build tools".into();
     rp.title = format!("prunes devDependencies in the builder; the runtime stage copies {wd}");
-    let mut ships = vec![format!("devDependencies ({} in package.json) no longer ship", dev.len())];
+    let mut ships = Vec::new();
+    if !production_only(an, split) && !dev.is_empty() {
+        ships.push(format!("the {} devDependencies of package.json stay in the builder", dev.len()));
+    }
     let s = ships_text(shipped, an.family);
     if !s.is_empty() {
         ships.push(s);
@@ -1011,8 +1014,9 @@ fn go(an: &Analysis<'_>, split: usize) -> Result<RuntimePlan, String> {
     let outs: Vec<String> = outputs.iter().cloned().chain(gobin.then(|| "/go/bin".to_string())).collect();
     rp.title = format!("builds in `{}`, runs {} on `{}`", an.image.text, code_list(&outs), rp.base);
     rp.ships = format!(
-        "the Go toolchain, the module cache and the sources stay in the builder (`{}` alone is about 800 MB)",
-        an.image.text
+        "the Go toolchain, the module cache and the sources stay in the builder (`{}` alone is about {} MB)",
+        an.image.text,
+        if an.image.tag.contains("alpine") { 250 } else { 800 }
     );
     Ok(rp)
 }
@@ -1293,7 +1297,7 @@ fn covered_later(an: &Analysis<'_>, idx: usize, split: usize) -> bool {
             && later.flag("from").is_none()
             && a.len() == 2
             && matches!(a[0], "." | "./")
-            && flags(later) == flags(ins)
+            && !flags(later).iter().any(|f| f.starts_with("--chmod"))
             && targets.iter().all(|(src, t)| &an.copy_dest(j).join(src) == t)
     })
 }
@@ -1413,7 +1417,7 @@ fn emit(
     }
     if !unsure.is_empty() {
         notes.push(format!(
-            "the base image does not name its release: {} is the package for Debian bookworm / Ubuntu 22.04; check it against your release",
+            "the base image does not name its release: the runtime packages chosen ({}) are Debian bookworm's (Ubuntu 22.04's); check them against your release",
             list(&unsure)
         ));
     }
