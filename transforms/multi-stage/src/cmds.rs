@@ -90,6 +90,9 @@ pub fn commands(ins: &Instruction) -> Result<Vec<Cmd>, String> {
     }
     if ins.json {
         let words: Vec<String> = ins.args.iter().map(|a| a.value.clone()).collect();
+        if words.is_empty() {
+            return Ok(Vec::new());
+        }
         let class = classify(&words, false);
         return Ok(vec![Cmd {
             assignments: Vec::new(),

@@ -409,6 +409,10 @@ fn python(an: &Analysis<'_>, split: usize, shipped: &[Shipped]) -> Result<Runtim
         let i = Image::parse(b);
         rp.family = i.family().or(an.family);
         rp.release = i.release().or(an.release.clone());
+        rp.notes.push(format!(
+            "the runtime stage uses `{b}` (option `runtime-base`): the virtualenv needs the same Python at the same path, and shared libraries that `{}` provided without this Dockerfile installing them are not there",
+            an.image.text
+        ));
     }
     // What the original installs with, and where.
     let mut venv: Option<Workdir> = None;

@@ -163,3 +163,17 @@ fn options_choose_the_runtime() {
     let (_, out) = run_with(PY, &[("requirements.txt", "x\n")], &[("venv", "/venv")]);
     assert!(out.contains("RUN python3 -m venv /venv\n"), "{out}");
 }
+
+#[test]
+fn odd_inputs_do_not_panic() {
+    for src in [
+        "FROM python:3.12\nRUN []\nRUN apt-get install -y gcc\nRUN pip install x\n",
+        "FROM python:3.12\nRUN apt-get install -y gcc\nRUN pip install x\nCMD []\n",
+        "FROM $BASE\nRUN apk add gcc\nRUN pip install\n",
+        "FROM golang\nRUN go build -o\n",
+        "FROM maven\nRUN mvn package\nCMD [\"java\", \"-jar\"]\n",
+        "FROM node\nRUN apt-get install -y g++\nRUN npm ci\n",
+    ] {
+        let _ = run(src, &[]);
+    }
+}
