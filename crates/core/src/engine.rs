@@ -210,9 +210,16 @@ impl<'p> Engine<'p> {
         let mut rounds = 0;
         let mut doc = doc0.clone();
         let mut used_sups: BTreeSet<usize> = BTreeSet::new();
+        // The last round each reported finding was found in: a finding
+        // whose fix lost to an overlapping one and that the next round no
+        // longer finds in the same words was superseded (found again in
+        // the new text, or solved by the other fix) and is not reported.
+        let mut last_seen: Vec<usize> = Vec::new();
+        let mut last_round = 0;
 
         for round in 0..self.max_rounds {
             rounds = round + 1;
+            last_round = round;
             let cx = Context { doc: &doc, service, fs: &overlay, options, history };
             let mut used_now = BTreeSet::new();
             let findings = self.collect(&cx, &mut dropped, &mut used_now);
@@ -225,7 +232,8 @@ impl<'p> Engine<'p> {
             for f in &findings {
                 let key = (f.pass, f.message.clone());
                 let existing = reported.iter().position(|r| r.finding.pass == f.pass && r.finding.message == f.message);
-                if round > 0 && existing.is_some() {
+                if let (true, Some(e)) = (round > 0, existing) {
+                    last_seen[e] = round;
                     index_of.push(existing);
                     continue;
                 }
@@ -245,6 +253,7 @@ impl<'p> Engine<'p> {
                     })
                     .collect();
                 index_of.push(Some(reported.len()));
+                last_seen.push(round);
                 reported.push(Reported {
                     finding: f.clone(),
                     range: start..end,
@@ -262,8 +271,15 @@ impl<'p> Engine<'p> {
                 .filter(|&i| findings[i].has_edits())
                 .filter(|&i| !rejected.contains(&(findings[i].pass, findings[i].fix.as_ref().unwrap().title.clone())))
                 .collect();
+            // Where fixes overlap, the pass listed first wins (the registry
+            // order is the order in which the rewrites compose best); the
+            // other is tried again on the next round's text.
+            let rank = |p: &str| self.passes.iter().position(|q| q.name() == p).unwrap_or(usize::MAX);
             order.sort_by_key(|&i| {
-                findings[i].fix.as_ref().and_then(|fx| fx.edits.iter().map(|e| e.range.start).min()).unwrap_or(0)
+                (
+                    rank(findings[i].pass),
+                    findings[i].fix.as_ref().and_then(|fx| fx.edits.iter().map(|e| e.range.start).min()).unwrap_or(0),
+                )
             });
             let mut taken: Vec<Range<usize>> = Vec::new();
             let mut files_taken: BTreeSet<PathBuf> = BTreeSet::new();
@@ -377,6 +393,12 @@ impl<'p> Engine<'p> {
                 let before = originals.get(&path).cloned().flatten();
                 (before.as_deref() != Some(after.as_slice())).then_some(FileChange { path, before, after })
             })
+            .collect();
+        let mut reported: Vec<Reported> = reported
+            .into_iter()
+            .zip(last_seen)
+            .filter(|(r, seen)| r.applied || *seen == last_round)
+            .map(|(r, _)| r)
             .collect();
         reported.sort_by_key(|r| (r.line, r.column, r.finding.pass));
         let names: Vec<&str> = self.passes.iter().map(|p| p.name()).collect();

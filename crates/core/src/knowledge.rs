@@ -448,6 +448,317 @@ pub fn is_requirements_file(name: &str) -> bool {
         || base == "constraints.txt"
 }
 
+/// A family of Linux distributions that share package names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DistroFamily {
+    /// Debian and Ubuntu (`apt-get`).
+    Debian,
+    /// Alpine (`apk`).
+    Alpine,
+}
+
+/// What a build-time package becomes in a runtime image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuntimeOf {
+    /// Only needed to build: compilers, headers, build systems.
+    Drop,
+    /// The runtime library, the same in every release of the family.
+    Lib(&'static str),
+    /// The runtime library by release (`bookworm`, `bullseye`, `jammy`,
+    /// `noble`, `3.18`…); the first entry is the default when the release is
+    /// unknown.
+    ByRelease(&'static [(&'static str, &'static str)]),
+}
+
+/// One build-time package of a distribution family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuildPackage {
+    pub family: DistroFamily,
+    pub name: &'static str,
+    pub runtime: RuntimeOf,
+}
+
+const fn bp(family: DistroFamily, name: &'static str, runtime: RuntimeOf) -> BuildPackage {
+    BuildPackage { family, name, runtime }
+}
+
+use DistroFamily::{Alpine, Debian};
+use RuntimeOf::{ByRelease, Drop, Lib};
+
+/// Build tools and development packages, and what each needs at run time.
+/// Debian and Ubuntu share a row unless a release says otherwise (Ubuntu
+/// releases by codename and number: `jammy`/`22.04`, `noble`/`24.04`).
+pub static BUILD_PACKAGES: &[BuildPackage] = &[
+    // Debian / Ubuntu: toolchains.
+    bp(Debian, "build-essential", Drop),
+    bp(Debian, "gcc", Drop),
+    bp(Debian, "g++", Drop),
+    bp(Debian, "cpp", Drop),
+    bp(Debian, "clang", Drop),
+    bp(Debian, "gfortran", Drop),
+    bp(Debian, "make", Drop),
+    bp(Debian, "cmake", Drop),
+    bp(Debian, "ninja-build", Drop),
+    bp(Debian, "meson", Drop),
+    bp(Debian, "autoconf", Drop),
+    bp(Debian, "automake", Drop),
+    bp(Debian, "libtool", Drop),
+    bp(Debian, "pkg-config", Drop),
+    bp(Debian, "pkgconf", Drop),
+    bp(Debian, "swig", Drop),
+    bp(Debian, "cargo", Drop),
+    bp(Debian, "rustc", Drop),
+    bp(Debian, "libc6-dev", Drop),
+    bp(Debian, "libc-dev", Drop),
+    bp(Debian, "linux-libc-dev", Drop),
+    bp(Debian, "python3-dev", Lib("python3")),
+    bp(Debian, "python-dev", Lib("python3")),
+    bp(Debian, "python-dev-is-python3", Drop),
+    // Debian / Ubuntu: headers → runtime libraries.
+    bp(Debian, "libpq-dev", Lib("libpq5")),
+    bp(
+        Debian,
+        "libssl-dev",
+        ByRelease(&[
+            ("bookworm", "libssl3"),
+            ("bullseye", "libssl1.1"),
+            ("buster", "libssl1.1"),
+            ("trixie", "libssl3t64"),
+            ("jammy", "libssl3"),
+            ("noble", "libssl3t64"),
+            ("focal", "libssl1.1"),
+        ]),
+    ),
+    bp(
+        Debian,
+        "libffi-dev",
+        ByRelease(&[
+            ("bookworm", "libffi8"),
+            ("bullseye", "libffi7"),
+            ("buster", "libffi6"),
+            ("trixie", "libffi8"),
+            ("jammy", "libffi8"),
+            ("noble", "libffi8"),
+            ("focal", "libffi7"),
+        ]),
+    ),
+    bp(
+        Debian,
+        "default-libmysqlclient-dev",
+        ByRelease(&[
+            ("bookworm", "libmariadb3"),
+            ("bullseye", "libmariadb3"),
+            ("buster", "libmariadb3"),
+            ("trixie", "libmariadb3"),
+            ("jammy", "libmysqlclient21"),
+            ("noble", "libmysqlclient21"),
+            ("focal", "libmysqlclient21"),
+        ]),
+    ),
+    bp(Debian, "libmariadb-dev", Lib("libmariadb3")),
+    bp(Debian, "libmariadb-dev-compat", Lib("libmariadb3")),
+    bp(Debian, "libmysqlclient-dev", Lib("libmysqlclient21")),
+    bp(
+        Debian,
+        "libxml2-dev",
+        ByRelease(&[
+            ("bookworm", "libxml2"),
+            ("bullseye", "libxml2"),
+            ("buster", "libxml2"),
+            ("trixie", "libxml2"),
+            ("jammy", "libxml2"),
+            ("noble", "libxml2"),
+        ]),
+    ),
+    bp(Debian, "libxslt1-dev", Lib("libxslt1.1")),
+    bp(
+        Debian,
+        "libjpeg-dev",
+        ByRelease(&[
+            ("bookworm", "libjpeg62-turbo"),
+            ("bullseye", "libjpeg62-turbo"),
+            ("buster", "libjpeg62-turbo"),
+            ("trixie", "libjpeg62-turbo"),
+            ("jammy", "libjpeg-turbo8"),
+            ("noble", "libjpeg-turbo8"),
+            ("focal", "libjpeg-turbo8"),
+        ]),
+    ),
+    bp(Debian, "libjpeg62-turbo-dev", Lib("libjpeg62-turbo")),
+    bp(Debian, "libjpeg-turbo8-dev", Lib("libjpeg-turbo8")),
+    bp(Debian, "zlib1g-dev", Lib("zlib1g")),
+    bp(
+        Debian,
+        "libgeos-dev",
+        ByRelease(&[
+            ("bookworm", "libgeos-c1v5"),
+            ("bullseye", "libgeos-c1v5"),
+            ("buster", "libgeos-c1v5"),
+            ("trixie", "libgeos-c1t64"),
+            ("jammy", "libgeos-c1v5"),
+            ("noble", "libgeos-c1t64"),
+        ]),
+    ),
+    bp(
+        Debian,
+        "libpng-dev",
+        ByRelease(&[
+            ("bookworm", "libpng16-16"),
+            ("bullseye", "libpng16-16"),
+            ("trixie", "libpng16-16t64"),
+            ("jammy", "libpng16-16"),
+            ("noble", "libpng16-16t64"),
+        ]),
+    ),
+    bp(Debian, "libfreetype-dev", Lib("libfreetype6")),
+    bp(Debian, "libfreetype6-dev", Lib("libfreetype6")),
+    bp(Debian, "liblcms2-dev", Lib("liblcms2-2")),
+    bp(Debian, "libwebp-dev", ByRelease(&[("bookworm", "libwebp7"), ("bullseye", "libwebp6"), ("jammy", "libwebp7")])),
+    bp(Debian, "libtiff-dev", ByRelease(&[("bookworm", "libtiff6"), ("bullseye", "libtiff5"), ("jammy", "libtiff5")])),
+    bp(Debian, "libtiff5-dev", Lib("libtiff5")),
+    bp(Debian, "libopenjp2-7-dev", Lib("libopenjp2-7")),
+    bp(Debian, "libyaml-dev", Lib("libyaml-0-2")),
+    bp(Debian, "libsqlite3-dev", Lib("libsqlite3-0")),
+    bp(
+        Debian,
+        "libcurl4-openssl-dev",
+        ByRelease(&[
+            ("bookworm", "libcurl4"),
+            ("bullseye", "libcurl4"),
+            ("trixie", "libcurl4t64"),
+            ("noble", "libcurl4t64"),
+        ]),
+    ),
+    bp(Debian, "libkrb5-dev", Lib("libkrb5-3")),
+    bp(Debian, "libsasl2-dev", Lib("libsasl2-2")),
+    bp(
+        Debian,
+        "libldap2-dev",
+        ByRelease(&[("bookworm", "libldap-2.5-0"), ("bullseye", "libldap-2.4-2"), ("jammy", "libldap-2.5-0")]),
+    ),
+    bp(Debian, "libldap-dev", Lib("libldap-2.5-0")),
+    bp(Debian, "unixodbc-dev", Lib("unixodbc")),
+    bp(Debian, "libgmp-dev", Lib("libgmp10")),
+    bp(Debian, "libsodium-dev", Lib("libsodium23")),
+    bp(Debian, "libmagic-dev", Lib("libmagic1")),
+    bp(Debian, "libcairo2-dev", Lib("libcairo2")),
+    bp(Debian, "libbz2-dev", Lib("libbz2-1.0")),
+    bp(Debian, "liblzma-dev", Lib("liblzma5")),
+    bp(Debian, "libzstd-dev", Lib("libzstd1")),
+    bp(Debian, "libsnappy-dev", Lib("libsnappy1v5")),
+    bp(Debian, "librdkafka-dev", Lib("librdkafka1")),
+    bp(Debian, "libsystemd-dev", Lib("libsystemd0")),
+    bp(Debian, "libblas-dev", Lib("libblas3")),
+    bp(Debian, "liblapack-dev", Lib("liblapack3")),
+    bp(Debian, "libopenblas-dev", Lib("libopenblas0")),
+    bp(Debian, "libhdf5-dev", ByRelease(&[("bookworm", "libhdf5-103-1"), ("bullseye", "libhdf5-103-1")])),
+    // Alpine: toolchains.
+    bp(Alpine, "build-base", Drop),
+    bp(Alpine, "gcc", Drop),
+    bp(Alpine, "g++", Drop),
+    bp(Alpine, "clang", Drop),
+    bp(Alpine, "make", Drop),
+    bp(Alpine, "cmake", Drop),
+    bp(Alpine, "musl-dev", Drop),
+    bp(Alpine, "libc-dev", Drop),
+    bp(Alpine, "linux-headers", Drop),
+    bp(Alpine, "autoconf", Drop),
+    bp(Alpine, "automake", Drop),
+    bp(Alpine, "libtool", Drop),
+    bp(Alpine, "pkgconf", Drop),
+    bp(Alpine, "pkgconfig", Drop),
+    bp(Alpine, "cargo", Drop),
+    bp(Alpine, "rust", Drop),
+    bp(Alpine, "python3-dev", Lib("python3")),
+    // Alpine: headers → runtime libraries.
+    bp(Alpine, "postgresql-dev", Lib("libpq")),
+    bp(Alpine, "libpq-dev", Lib("libpq")),
+    bp(
+        Alpine,
+        "openssl-dev",
+        ByRelease(&[
+            ("3.21", "libssl3"),
+            ("3.22", "libssl3"),
+            ("3.20", "libssl3"),
+            ("3.19", "libssl3"),
+            ("3.18", "libssl3"),
+            ("3.17", "libssl3"),
+            ("3.16", "libssl1.1"),
+            ("3.15", "libssl1.1"),
+            ("3.14", "libssl1.1"),
+        ]),
+    ),
+    bp(Alpine, "libffi-dev", Lib("libffi")),
+    bp(Alpine, "jpeg-dev", Lib("libjpeg-turbo")),
+    bp(Alpine, "libjpeg-turbo-dev", Lib("libjpeg-turbo")),
+    bp(Alpine, "zlib-dev", Lib("zlib")),
+    bp(Alpine, "libxml2-dev", Lib("libxml2")),
+    bp(Alpine, "libxslt-dev", Lib("libxslt")),
+    bp(Alpine, "mariadb-dev", Lib("mariadb-connector-c")),
+    bp(Alpine, "mariadb-connector-c-dev", Lib("mariadb-connector-c")),
+    bp(Alpine, "geos-dev", Lib("geos")),
+    bp(Alpine, "freetype-dev", Lib("freetype")),
+    bp(Alpine, "lcms2-dev", Lib("lcms2")),
+    bp(Alpine, "libwebp-dev", Lib("libwebp")),
+    bp(Alpine, "tiff-dev", Lib("tiff")),
+    bp(Alpine, "openjpeg-dev", Lib("openjpeg")),
+    bp(Alpine, "libpng-dev", Lib("libpng")),
+    bp(Alpine, "yaml-dev", Lib("yaml")),
+    bp(Alpine, "sqlite-dev", Lib("sqlite-libs")),
+    bp(Alpine, "curl-dev", Lib("libcurl")),
+    bp(Alpine, "krb5-dev", Lib("krb5-libs")),
+    bp(Alpine, "cyrus-sasl-dev", Lib("cyrus-sasl")),
+    bp(Alpine, "openldap-dev", Lib("libldap")),
+    bp(Alpine, "unixodbc-dev", Lib("unixodbc")),
+    bp(Alpine, "gmp-dev", Lib("gmp")),
+    bp(Alpine, "libsodium-dev", Lib("libsodium")),
+    bp(Alpine, "cairo-dev", Lib("cairo")),
+    bp(Alpine, "bzip2-dev", Lib("libbz2")),
+    bp(Alpine, "xz-dev", Lib("xz-libs")),
+    bp(Alpine, "zstd-dev", Lib("zstd-libs")),
+    bp(Alpine, "librdkafka-dev", Lib("librdkafka")),
+    bp(Alpine, "openblas-dev", Lib("openblas")),
+];
+
+/// Disk space (MB) that installing a build package takes on a minimal Debian
+/// bookworm (amd64, `--no-install-recommends`, dependencies included), as
+/// `apt-get install` reports it: what leaves an image with it.
+pub static DEBIAN_INSTALLED_MB: &[(&str, u32)] = &[
+    ("build-essential", 323),
+    ("g++", 267),
+    ("gcc", 180),
+    ("cmake", 96),
+    ("default-libmysqlclient-dev", 45),
+    ("libpq-dev", 23),
+    ("libssl-dev", 19),
+];
+
+/// A build package of a family by name (a version pin `=1.2` or `~1.2` is ignored).
+pub fn build_package(family: DistroFamily, name: &str) -> Option<&'static BuildPackage> {
+    let bare = name.split(['=', '~', '>', '<']).next().unwrap_or(name);
+    BUILD_PACKAGES.iter().find(|p| p.family == family && p.name == bare)
+}
+
+/// True for a package name that looks like development files (`*-dev`,
+/// `python3.12-dev`), whether or not the table knows it.
+pub fn looks_like_dev_package(name: &str) -> bool {
+    let bare = name.split(['=', '~', '>', '<']).next().unwrap_or(name);
+    bare.ends_with("-dev") || bare.ends_with("-devel") || bare.ends_with("-headers")
+}
+
+/// The runtime package for a build package, with whether the release was
+/// known: `(package, sure)`. `None` when it is only needed to build.
+pub fn runtime_of(p: &BuildPackage, release: Option<&str>) -> Option<(&'static str, bool)> {
+    match p.runtime {
+        RuntimeOf::Drop => None,
+        RuntimeOf::Lib(l) => Some((l, true)),
+        RuntimeOf::ByRelease(list) => match release.and_then(|r| list.iter().find(|(rel, _)| *rel == r)) {
+            Some((_, l)) => Some((l, true)),
+            None => list.first().map(|(_, l)| (*l, false)),
+        },
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -478,5 +789,23 @@ mod tests {
         assert_eq!(rpm_cache_dir("yum", "centos:7"), "/var/cache/yum");
         assert_eq!(rpm_cache_dir("yum", "rockylinux:9"), "/var/cache/dnf");
         assert_eq!(rpm_cache_dir("microdnf", "registry.access.redhat.com/ubi9/ubi-minimal"), "/var/cache/yum");
+    }
+
+    #[test]
+    fn runtime_libraries() {
+        let dev = build_package(DistroFamily::Debian, "libpq-dev=15.6-0+deb12u1").unwrap();
+        assert_eq!(runtime_of(dev, None), Some(("libpq5", true)));
+        let ssl = build_package(DistroFamily::Debian, "libssl-dev").unwrap();
+        assert_eq!(runtime_of(ssl, Some("bullseye")), Some(("libssl1.1", true)));
+        assert_eq!(runtime_of(ssl, None), Some(("libssl3", false)));
+        assert_eq!(runtime_of(build_package(DistroFamily::Debian, "gcc").unwrap(), None), None);
+        let pq = build_package(DistroFamily::Alpine, "postgresql-dev").unwrap();
+        assert_eq!(runtime_of(pq, Some("3.19")), Some(("libpq", true)));
+        assert!(build_package(DistroFamily::Alpine, "libpq5").is_none());
+        assert!(looks_like_dev_package("libfoo-dev") && !looks_like_dev_package("curl"));
+        // Every row names a package once per family.
+        for (i, a) in BUILD_PACKAGES.iter().enumerate() {
+            assert!(!BUILD_PACKAGES[..i].iter().any(|b| b.family == a.family && b.name == a.name), "{}", a.name);
+        }
     }
 }
