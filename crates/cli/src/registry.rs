@@ -4,7 +4,7 @@ use dockfix_core::Pass;
 
 /// All passes.
 pub fn all() -> Vec<&'static dyn Pass> {
-    vec![&dockfix_pass_reorder::Reorder]
+    vec![&dockfix_pass_reorder::Reorder, &dockfix_pass_cargo_chef::CargoChef]
 }
 
 /// A pass by name.

@@ -1,0 +1,164 @@
+//! Pass `cargo-chef`: a Rust image that copies its sources and then runs
+//! `cargo build` recompiles every dependency on each source edit. The pass
+//! splits the build stage the way cargo-chef's README does:
+//!
+//! ```text
+//! FROM rust:1.79 AS chef          # the original base + cargo-chef + setup steps
+//! FROM chef AS planner            # COPY . . ; cargo chef prepare → recipe.json
+//! FROM chef AS builder            # cargo chef cook (cached), COPY . . , cargo build
+//! FROM debian:bookworm-slim       # only the binaries, ENV/EXPOSE/USER/CMD…
+//! ```
+//!
+//! The edits are local: the original FROM line gets the `chef` name, the
+//! planner and the builder header go right above the first source copy, and
+//! the runtime stage replaces the tail of the stage (whose instructions move
+//! into it, comments included). Stages that already use cargo-chef are only
+//! checked: cook must mirror the build's flags.
+
+mod cargo;
+mod cmds;
+mod convert;
+mod existing;
+mod glob;
+mod image;
+mod paths;
+mod project;
+mod runtime;
+
+use std::collections::BTreeSet;
+
+use dockfix_core::{Applicability, Context, Finding, Fix, Pass};
+use dockfix_syntax::Document;
+
+pub const NAME: &str = "cargo-chef";
+
+/// The pass.
+pub struct CargoChef;
+
+/// Where the `chef` stage gets cargo-chef from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChefSource {
+    /// `cargo install cargo-chef --locked` on the original base image.
+    Install,
+    /// The prebuilt `lukemathwalker/cargo-chef:latest-rust-<tag>` image
+    /// (or `chef-image`).
+    Image,
+}
+
+/// `[cargo-chef]` options of dockfix.toml.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// The runtime stage's image (default: the slim image of the builder's release).
+    pub runtime_base: Option<String>,
+    pub chef_source: ChefSource,
+    /// The image the `chef` stage starts from with `chef-source = "image"`.
+    pub chef_image: Option<String>,
+    /// `cargo install cargo-chef --version …`.
+    pub chef_version: Option<String>,
+    /// Extra packages for the runtime stage.
+    pub runtime_packages: Vec<String>,
+    /// Problems with the options themselves.
+    pub problems: Vec<String>,
+}
+
+impl Options {
+    pub fn read(cx: &Context<'_>) -> Options {
+        let o = cx.options;
+        let mut problems = Vec::new();
+        let chef_source = match o.get_str(NAME, "chef-source") {
+            None | Some("install") => ChefSource::Install,
+            Some("image") => ChefSource::Image,
+            Some(other) => {
+                problems.push(format!(
+                    "`chef-source = \"{other}\"` is neither \"install\" nor \"image\"; using \"install\""
+                ));
+                ChefSource::Install
+            }
+        };
+        let chef_image = o.get_str(NAME, "chef-image").map(str::to_string);
+        let chef_source = if chef_image.is_some() { ChefSource::Image } else { chef_source };
+        let runtime_packages = o
+            .get(NAME, "runtime-packages")
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        if let Some(t) = cx.options.tables.get(NAME) {
+            for k in t.keys() {
+                if !matches!(
+                    k.as_str(),
+                    "runtime-base" | "chef-source" | "chef-image" | "chef-version" | "runtime-packages"
+                ) {
+                    problems.push(format!("unknown option `{k}`"));
+                }
+            }
+        }
+        Options {
+            runtime_base: o.get_str(NAME, "runtime-base").map(str::to_string),
+            chef_source,
+            chef_image,
+            chef_version: o.get_str(NAME, "chef-version").map(str::to_string),
+            runtime_packages,
+            problems,
+        }
+    }
+}
+
+/// Stage names in use, so new stages get free ones.
+pub struct Names {
+    used: BTreeSet<String>,
+}
+
+impl Names {
+    pub fn new(doc: &Document) -> Names {
+        Names { used: doc.stages().into_iter().filter_map(|s| s.name).collect() }
+    }
+
+    /// `want`, or `want-2`, `want-3`… when taken.
+    pub fn take(&mut self, want: &str) -> String {
+        let mut n = want.to_string();
+        let mut i = 2;
+        while self.used.contains(&n) {
+            n = format!("{want}-{i}");
+            i += 1;
+        }
+        self.used.insert(n.clone());
+        n
+    }
+}
+
+impl Pass for CargoChef {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn summary(&self) -> &'static str {
+        "Cache Rust dependencies with cargo-chef and ship only the binary on a slim runtime image"
+    }
+    fn explanation(&self) -> &'static str {
+        include_str!("../EXPLAIN.md")
+    }
+    fn applicability(&self) -> Applicability {
+        Applicability::Unsafe
+    }
+    fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
+        let opts = Options::read(cx);
+        let mut out = Vec::new();
+        for p in &opts.problems {
+            out.push(
+                Finding::new(NAME, 0..0, format!("[cargo-chef] in dockfix.toml: {p}"))
+                    .why("Options: runtime-base, chef-source (\"install\" or \"image\"), chef-image, chef-version, runtime-packages.")
+                    .fix(Fix::display_only("Fix the option")),
+            );
+        }
+        let mut names = Names::new(cx.doc);
+        for stage in cx.doc.stages() {
+            if existing::uses_chef(cx, &stage) {
+                out.extend(existing::check(cx, &stage));
+                continue;
+            }
+            if let Some(f) = convert::plan(cx, &stage, &opts, &mut names) {
+                out.push(f);
+            }
+        }
+        out
+    }
+}
