@@ -703,6 +703,7 @@ fn rewrite(site: &Site<'_, '_>, opts: &Options, names: &mut Names, need_workdir:
     cook_line.push_str(" --recipe-path recipe.json");
     let cook_shown = format!("cargo chef cook {}", cook_args.join(" ")).trim_end().to_string();
 
+    let vendor_dirs: Vec<&String> = site.project.source_dirs.iter().collect();
     // ARGs the new builder header needs.
     let vars = cmds::var_refs(&cook_line);
     let builder_args = arg_lines(site, &vars, site.kb);
@@ -750,17 +751,27 @@ fn rewrite(site: &Site<'_, '_>, opts: &Options, names: &mut Names, need_workdir:
     };
     let mut chef_note;
     let mut install_line: Option<String> = None;
-    let chef_image = match opts.chef_source {
-        ChefSource::Image => opts.chef_image.clone().or_else(|| image::chef_image_for(&site.builder)),
-        ChefSource::Install => None,
-    };
-    match (&chef_image, opts.chef_source) {
-        (Some(img), _) => {
+    let prebuilt = image::chef_image_for(&site.builder);
+    let same_rust =
+        site.builder.rust_version.as_ref().map(|v| format!(" (the same Rust {v} in every stage)")).unwrap_or_default();
+    match (opts.chef_source, &prebuilt) {
+        (Some(ChefSource::Image), _) if opts.chef_image.is_some() || prebuilt.is_some() => {
+            let img = opts.chef_image.clone().or(prebuilt.clone()).unwrap_or_default();
             edits.push(Edit::replace(image_range.clone(), img.clone()));
             chef_note =
                 format!("`{chef}` is the prebuilt image {img} (the {image_text} image with cargo-chef added){setup}");
         }
-        (None, source) => {
+        (None, Some(img)) => {
+            // The binary from the prebuilt image of the same tag: the base image
+            // stays, and nothing is compiled (cargo-chef's dependencies need a
+            // newer Rust than many pinned toolchains).
+            let bin = "/usr/local/cargo/bin/cargo-chef";
+            install_line = Some(format!("{} --from={img} {bin} {bin}", kw("COPY")));
+            chef_note = format!(
+                "`{chef}` is your base image {image_text}{same_rust} with the cargo-chef binary copied from {img}, the prebuilt image of the same tag (so nothing is compiled, and cargo-chef's own dependencies need no newer Rust){setup}"
+            );
+        }
+        (source, _) => {
             let ver = opts.chef_version.as_ref().map(|v| format!(" --version {v}")).unwrap_or_default();
             let alpine = matches!(site.builder.distro, image::Distro::Alpine(_));
             let line = if alpine {
@@ -770,15 +781,24 @@ fn rewrite(site: &Site<'_, '_>, opts: &Options, names: &mut Names, need_workdir:
             };
             install_line = Some(line);
             chef_note = format!(
-                "`{chef}` is your base image {image_text}{} with cargo-chef installed{setup}",
-                site.builder
-                    .rust_version
-                    .as_ref()
-                    .map(|v| format!(" (the same Rust {v} in every stage)"))
-                    .unwrap_or_default()
+                "`{chef}` is your base image {image_text}{same_rust} with cargo-chef installed by cargo{setup}"
             );
-            if source == ChefSource::Image {
+            if source == Some(ChefSource::Image) {
                 chef_note.push_str(" (no prebuilt cargo-chef image matches this base image, so it is installed)");
+            }
+            if let Some(minor) = site
+                .builder
+                .rust_version
+                .as_deref()
+                .and_then(|v| v.split('.').nth(1))
+                .and_then(|m| m.parse::<u32>().ok())
+            {
+                if minor < image::CHEF_MIN_RUST_MINOR && opts.chef_version.is_none() {
+                    chef_note.push_str(&format!(
+                        " (current cargo-chef releases need Rust 1.{} or newer to compile: set `chef-version` to an older release, or `chef-source = \"image\"`)",
+                        image::CHEF_MIN_RUST_MINOR
+                    ));
+                }
             }
         }
     }
@@ -795,18 +815,12 @@ fn rewrite(site: &Site<'_, '_>, opts: &Options, names: &mut Names, need_workdir:
         }
     }
 
-    // Where cargo-chef is installed: right after FROM on a Rust image; after
-    // the setup steps when they install the toolchain.
-    let setup_installs_rust = (0..site.split).any(|k| {
-        let ins = site.ins(k);
-        ins.kind == Kind::Run && {
-            let t = ins.line.text();
-            t.contains("rustup") || t.contains("sh.rustup.rs")
-        }
-    });
+    // Where cargo-chef goes: right after FROM on a Rust image (its layer then
+    // survives changes to the setup steps); after the setup steps on other
+    // images, whose setup may be what installs cargo.
     let mut at_split_prefix = String::new();
     if let Some(line) = &install_line {
-        if site.builder.rust_image && !setup_installs_rust {
+        if site.builder.rust_image {
             edits.push(layout::insert_after(doc, site.stage.from, std::slice::from_ref(line)));
         } else {
             at_split_prefix = format!("{ind}{line}{eol}");
@@ -852,6 +866,10 @@ fn rewrite(site: &Site<'_, '_>, opts: &Options, names: &mut Names, need_workdir:
         text.push_str(&line(&format!("{} {}", kw("WORKDIR"), site.w)));
     }
     text.push_str(&line(&format!("{} --from={planner} {recipe_src} recipe.json", kw("COPY"))));
+    // Vendored crates (`cargo vendor` + a directory source): cook reads them.
+    for d in &vendor_dirs {
+        text.push_str(&line(&format!("{} --from={planner} {} {d}", kw("COPY"), paths::join(&site.w, d))));
+    }
     text.push_str(&line(&format!("{} {cook_line}", kw("RUN"))));
     if blank_before {
         // The source copy keeps its own paragraph.
@@ -870,6 +888,13 @@ fn rewrite(site: &Site<'_, '_>, opts: &Options, names: &mut Names, need_workdir:
 
     let copy_label = one_line(site.ins(site.source_copy));
     let deps = site.project.dependency_count();
+    let vendor_note = match vendor_dirs.len() {
+        0 => String::new(),
+        _ => format!(
+            " and the vendored crates ({}, read through the directory source of .cargo/config.toml)",
+            vendor_dirs.iter().map(|d| format!("{d}/")).collect::<Vec<_>>().join(", ")
+        ),
+    };
     let mut why = if site.target_mount.is_some() {
         format!(
             "`{label0}` keeps the compiled dependencies only in a cache mount on the target directory: they last as long as the builder's cache (a fresh CI runner or `docker builder prune` starts from nothing), and the image cannot see them, which is why the binary is copied out."
@@ -889,7 +914,7 @@ fn rewrite(site: &Site<'_, '_>, opts: &Options, names: &mut Names, need_workdir:
         why.push_str(" Cargo.lock has no dependencies yet, so the cook step caches little today; it pays off with the first one.");
     }
     why.push_str(&format!(
-        " The rewrite uses cargo-chef: {chef_note}; `{planner}` copies the sources and runs `cargo chef prepare`, whose recipe.json holds only the manifests and lock file; `{}` copies that recipe and runs `{cook_shown}` (the same profile, target, features and packages as the build, so cargo reuses what it compiled) before copying the sources and running the original `{label0}`",
+        " The rewrite uses cargo-chef: {chef_note}; `{planner}` copies the sources and runs `cargo chef prepare`, whose recipe.json holds only the manifests and lock file; `{}` copies that recipe{vendor_note} and runs `{cook_shown}` (the same profile, target, features and packages as the build, so cargo reuses what it compiled) before copying the sources and running the original `{label0}`",
         site.builder_name
     ));
     if site.target_mount.is_some() {

@@ -253,16 +253,20 @@ pub fn classify_runtime(image: &str) -> Distro {
     Distro::Debian(Release::Bookworm)
 }
 
+/// The oldest Rust (1.x) that compiles the current cargo-chef release with
+/// `--locked` (its locked dependencies declare rust-version 1.88).
+pub const CHEF_MIN_RUST_MINOR: u32 = 88;
+
 /// The prebuilt image `lukemathwalker/cargo-chef` publishes for an official
-/// `rust` tag.
+/// `rust` tag (`latest-rust-<tag>` for every tag of library/rust).
 pub fn chef_image_for(b: &Builder) -> Option<String> {
     if !b.image.is_official("rust") || b.image.digest.is_some() {
         return None;
     }
-    Some(match b.image.tag.as_deref() {
-        None | Some("latest") => "lukemathwalker/cargo-chef:latest".to_string(),
-        Some(t) => format!("lukemathwalker/cargo-chef:latest-rust-{t}"),
-    })
+    if b.image.tag.as_deref().is_some_and(|t| t.contains('$')) {
+        return None;
+    }
+    Some(format!("lukemathwalker/cargo-chef:latest-rust-{}", b.image.tag_or_latest()))
 }
 
 /// What a package installed in the builder means for the runtime image.
@@ -536,6 +540,8 @@ mod tests {
             chef_image_for(&classify("rust:1.79-bookworm")).as_deref(),
             Some("lukemathwalker/cargo-chef:latest-rust-1.79-bookworm")
         );
+        assert_eq!(chef_image_for(&classify("rust")).as_deref(), Some("lukemathwalker/cargo-chef:latest-rust-latest"));
+        assert_eq!(chef_image_for(&classify("rust:1.79@sha256:0123")), None);
         assert_eq!(chef_image_for(&classify("clux/muslrust:stable")), None);
         let bw = Distro::Debian(Release::Bookworm);
         assert_eq!(role("libssl-dev", &bw), PkgRole::Runtime("libssl3".into()));

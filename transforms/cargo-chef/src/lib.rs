@@ -35,13 +35,16 @@ pub const NAME: &str = "cargo-chef";
 /// The pass.
 pub struct CargoChef;
 
-/// Where the `chef` stage gets cargo-chef from.
+/// Where the `chef` stage gets cargo-chef from. Without the option: the
+/// original base image with the binary copied from the prebuilt image of the
+/// same tag when there is one (official `rust` images), `cargo install`
+/// otherwise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChefSource {
     /// `cargo install cargo-chef --locked` on the original base image.
     Install,
-    /// The prebuilt `lukemathwalker/cargo-chef:latest-rust-<tag>` image
-    /// (or `chef-image`).
+    /// `FROM` the prebuilt `lukemathwalker/cargo-chef:latest-rust-<tag>`
+    /// image (or `chef-image`).
     Image,
 }
 
@@ -50,7 +53,8 @@ pub enum ChefSource {
 pub struct Options {
     /// The runtime stage's image (default: the slim image of the builder's release).
     pub runtime_base: Option<String>,
-    pub chef_source: ChefSource,
+    /// None: automatic (see [`ChefSource`]).
+    pub chef_source: Option<ChefSource>,
     /// The image the `chef` stage starts from with `chef-source = "image"`.
     pub chef_image: Option<String>,
     /// `cargo install cargo-chef --version …`.
@@ -66,17 +70,16 @@ impl Options {
         let o = cx.options;
         let mut problems = Vec::new();
         let chef_source = match o.get_str(NAME, "chef-source") {
-            None | Some("install") => ChefSource::Install,
-            Some("image") => ChefSource::Image,
+            None => None,
+            Some("install") => Some(ChefSource::Install),
+            Some("image") => Some(ChefSource::Image),
             Some(other) => {
-                problems.push(format!(
-                    "`chef-source = \"{other}\"` is neither \"install\" nor \"image\"; using \"install\""
-                ));
-                ChefSource::Install
+                problems.push(format!("`chef-source = \"{other}\"` is neither \"install\" nor \"image\"; ignored"));
+                None
             }
         };
         let chef_image = o.get_str(NAME, "chef-image").map(str::to_string);
-        let chef_source = if chef_image.is_some() { ChefSource::Image } else { chef_source };
+        let chef_source = if chef_image.is_some() { Some(ChefSource::Image) } else { chef_source };
         let runtime_packages = o
             .get(NAME, "runtime-packages")
             .and_then(|v| v.as_array())

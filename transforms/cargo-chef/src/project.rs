@@ -37,6 +37,9 @@ pub struct Project {
     pub config_target_dir: Option<String>,
     /// Top-level directories that hold workspace members.
     pub member_roots: BTreeSet<String>,
+    /// Directory sources of `.cargo/config.toml` (`cargo vendor` output),
+    /// relative to the project root.
+    pub source_dirs: Vec<String>,
 }
 
 fn join(a: &str, b: &str) -> String {
@@ -130,6 +133,14 @@ pub fn load(cx: &Context<'_>, root: &str) -> Result<Project, String> {
             continue;
         }
         let t = read_toml(cx, &rel)?;
+        for (_, src) in t.get("source").and_then(|v| v.as_table()).into_iter().flatten() {
+            if let Some(d) = src.get("directory").and_then(|v| v.as_str()) {
+                match norm_rel(d).filter(|d| !d.is_empty() && !d.starts_with('/') && !d.starts_with('$')) {
+                    Some(d) => p.source_dirs.push(d),
+                    None => return Err(format!("`{rel}` reads crates from `{d}`, outside the project")),
+                }
+            }
+        }
         if let Some(b) = t.get("build").and_then(|b| b.as_table()) {
             p.config_target = match b.get("target") {
                 Some(toml::Value::String(s)) => Some(s.clone()),
@@ -298,7 +309,10 @@ mod tests {
                 ("crates/core/Cargo.toml", "[package]\nname = \"core\"\n"),
                 ("crates/core/src/lib.rs", ""),
                 ("crates/old/Cargo.toml", "[package]\nname = \"old\"\n"),
-                (".cargo/config.toml", "[build]\ntarget = \"x86_64-unknown-linux-musl\"\n"),
+                (
+                    ".cargo/config.toml",
+                    "[build]\ntarget = \"x86_64-unknown-linux-musl\"\n[source.vendored]\ndirectory = \"vendor\"\n",
+                ),
             ],
             |cx| {
                 let p = load(cx, "").unwrap();
@@ -306,6 +320,7 @@ mod tests {
                 assert_eq!(names, ["api", "core"]);
                 assert_eq!(p.default_selection()[0].name, "api");
                 assert_eq!(p.config_target.as_deref(), Some("x86_64-unknown-linux-musl"));
+                assert_eq!(p.source_dirs, ["vendor"]);
                 assert!(p.lock.is_none());
             },
         );

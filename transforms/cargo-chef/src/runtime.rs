@@ -436,10 +436,13 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
             }
         }
     }
-    entries.retain(|(e, _)| !build_only_entry(e) && !site.project.member_roots.contains(e) && !removed.contains(e));
-    if site.project.packages.iter().any(|p| p.dir.is_empty()) {
-        // nothing: the root package's files are build-only by name
-    }
+    let vendored: Vec<&str> = site.project.source_dirs.iter().filter_map(|d| d.split('/').next()).collect();
+    entries.retain(|(e, _)| {
+        !build_only_entry(e)
+            && !site.project.member_roots.contains(e)
+            && !removed.contains(e)
+            && !vendored.contains(&e.as_str())
+    });
 
     // CMD, ENTRYPOINT, HEALTHCHECK: path rewrites, `cargo run`, the programs they need.
     let final_entrypoint = (0..n).rev().find(|&k| site.ins(k).kind == Kind::Entrypoint);
