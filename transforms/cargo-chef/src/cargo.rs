@@ -472,8 +472,18 @@ impl Call {
                     out.push("-p".into());
                     out.push(v);
                 }
+                ("example" | "examples", _) => out.push("--examples".into()),
+                ("test" | "tests", _) => out.push("--tests".into()),
+                ("bench" | "benches", _) => out.push("--benches".into()),
                 (
-                    "all-features" | "no-default-features" | "bins" | "workspace" | "locked" | "frozen" | "offline",
+                    "all-features"
+                    | "no-default-features"
+                    | "bins"
+                    | "workspace"
+                    | "locked"
+                    | "frozen"
+                    | "offline"
+                    | "all-targets",
                     _,
                 ) => {
                     out.push(format!("--{}", o.name));

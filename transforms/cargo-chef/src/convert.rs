@@ -264,6 +264,14 @@ pub fn plan(cx: &Context<'_>, stage: &Stage, opts: &Options, names: &mut Names) 
         .map_or(split, |c| c.pos);
     let split_ins = &doc.instructions[body[split]];
 
+    let (used, by_index) = stage_uses(doc);
+    if by_index {
+        return refuse("a stage is referred to by its number (`--from=0`); new stages would shift the numbers.".into());
+    }
+    let referenced = stage.name.as_ref().is_some_and(|n| used.contains(n));
+    let is_last = stage.index + 1 == doc.stages().len();
+    let is_final = is_last && !referenced;
+
     for (call, cmd) in &calls {
         if cmd.after_cd {
             return refuse(format!("`{}` runs after a `cd`, in another directory than the sources.", label(cmd)));
@@ -275,9 +283,17 @@ pub fn plan(cx: &Context<'_>, stage: &Stage, opts: &Options, names: &mut Names) 
                 call.unsupported.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ")
             ));
         }
-        for bad in ["exclude", "example", "examples", "test", "tests", "bench", "benches", "all-targets", "lib"] {
-            if call.has(bad) {
-                return refuse(format!("`{}` uses `--{bad}`, which dockfix does not map to binaries.", label(cmd)));
+        if call.has("exclude") {
+            return refuse(format!("`{}` uses `--exclude`, which `cargo chef cook` cannot mirror.", label(cmd)));
+        }
+        if is_final {
+            for bad in ["examples", "test", "tests", "bench", "benches", "all-targets", "lib"] {
+                if call.has(bad) {
+                    return refuse(format!(
+                        "`{}` uses `--{bad}`, and dockfix does not know which binaries the image needs from it.",
+                        label(cmd)
+                    ));
+                }
             }
         }
         if call.toolchain != calls[0].0.toolchain || call.profile() != calls[0].0.profile() {
@@ -312,25 +328,33 @@ pub fn plan(cx: &Context<'_>, stage: &Stage, opts: &Options, names: &mut Names) 
         }
     }
 
-    // Instructions between the split and the build.
-    let need_workdir = paths::abs(&states[split].workdir, root_default).as_deref() != Some(w.as_str());
+    // Instructions between the split and the build. When the build runs in
+    // another directory than the first copy, the cook runs in the build's
+    // directory, and the copy's working directory comes back after it for
+    // the steps that depend on it.
+    let split_wd = paths::abs(&states[split].workdir, root_default);
+    let need_workdir = split_wd.as_deref() != Some(w.as_str());
+    let mut restore_workdir: Option<String> = None;
     for k in split..kb {
         let ins = &doc.instructions[body[k]];
         if ins.kind == Kind::Onbuild {
             return refuse("an ONBUILD trigger sits between the source copy and the build.".into());
         }
-        if need_workdir {
-            let relative = match ins.kind {
-                Kind::Run => true,
-                Kind::Workdir => !ins.args.first().is_some_and(|a| a.value.starts_with('/')),
-                Kind::Copy | Kind::Add => !ins.arg_values().last().is_some_and(|d| d.starts_with('/')),
-                _ => false,
-            };
-            if relative {
-                return refuse(format!(
-                    "the sources are copied before the WORKDIR the build runs in, and `{}` depends on the working directory.",
-                    one_line(ins)
-                ));
+        let relative = match ins.kind {
+            Kind::Run => true,
+            Kind::Workdir => !ins.args.first().is_some_and(|a| a.value.starts_with('/')),
+            Kind::Copy | Kind::Add => !ins.arg_values().last().is_some_and(|d| d.starts_with('/')),
+            _ => false,
+        };
+        if need_workdir && relative {
+            match &split_wd {
+                Some(d) => restore_workdir = Some(d.clone()),
+                None => {
+                    return refuse(format!(
+                        "the sources are copied before the WORKDIR the build runs in, and `{}` depends on a working directory dockfix cannot see.",
+                        one_line(ins)
+                    ))
+                }
             }
         }
     }
@@ -357,11 +381,14 @@ pub fn plan(cx: &Context<'_>, stage: &Stage, opts: &Options, names: &mut Names) 
     let mut targets: BTreeSet<String> = BTreeSet::new();
     let mut target_dir = paths::join(&w, "target");
     for (call, cmd) in &calls {
-        let exp = |v: &W| st.expand(&v.value);
+        // Expanded values; a command substitution is not a value.
+        let exp = |v: &W| st.expand(&v.value).filter(|x| !x.contains(['$', '`']));
         let mut tv = Vec::new();
         for t in call.values("target") {
             match exp(t) {
                 Some(t) => tv.push(t),
+                // Only the runtime stage needs to know where the binary is.
+                None if !is_final => {}
                 None => {
                     return refuse(format!(
                         "the `--target` of `{}` depends on a variable dockfix cannot resolve.",
@@ -410,7 +437,8 @@ pub fn plan(cx: &Context<'_>, stage: &Stage, opts: &Options, names: &mut Names) 
         };
         let names = match bin_names(call, &project, st, &w) {
             Ok(n) => n,
-            Err(e) => return refuse(e),
+            Err(e) if is_final => return refuse(e),
+            Err(_) => Vec::new(),
         };
         if call.sub == Some(Sub::Install) {
             let root_dir = match call.value("root").and_then(exp) {
@@ -429,6 +457,16 @@ pub fn plan(cx: &Context<'_>, stage: &Stage, opts: &Options, names: &mut Names) 
             for n in names {
                 bins.push(Bin { path: format!("{root_dir}/bin/{n}"), name: n });
             }
+        } else if call.has("example") {
+            for v in call.values("example") {
+                let Some(n) = exp(v) else {
+                    return refuse(format!(
+                        "the example `{}` is named through a variable dockfix cannot resolve.",
+                        v.raw
+                    ));
+                };
+                bins.push(Bin { path: format!("{out_dir}/examples/{n}"), name: n });
+            }
         } else {
             for n in names {
                 if !bins.iter().any(|b| b.name == n) {
@@ -437,7 +475,7 @@ pub fn plan(cx: &Context<'_>, stage: &Stage, opts: &Options, names: &mut Names) 
             }
         }
     }
-    if bins.is_empty() {
+    if bins.is_empty() && is_final {
         return refuse(format!("`{label0}` builds no binary (a library only), so there is nothing to run."));
     }
     let static_target = targets.iter().any(|t| t.contains("musl")) && !builder.musl;
@@ -456,14 +494,6 @@ pub fn plan(cx: &Context<'_>, stage: &Stage, opts: &Options, names: &mut Names) 
         }
     });
 
-    let (used, by_index) = stage_uses(doc);
-    if by_index {
-        return refuse("a stage is referred to by its number (`--from=0`); new stages would shift the numbers.".into());
-    }
-    let name = stage.name.clone();
-    let referenced = name.as_ref().is_some_and(|n| used.contains(n));
-    let is_last = stage.index + 1 == doc.stages().len();
-    let is_final = is_last && !referenced;
     if !is_final && target_mount.is_some() {
         // The target cache mount already keeps the dependencies between builds.
         return None;
@@ -498,7 +528,7 @@ pub fn plan(cx: &Context<'_>, stage: &Stage, opts: &Options, names: &mut Names) 
         root_default,
     };
     let _ = split_ins;
-    Some(rewrite(&site, opts, names, need_workdir))
+    Some(rewrite(&site, opts, names, need_workdir, restore_workdir))
 }
 
 /// The context directory that holds the project's root Cargo.toml.
@@ -591,6 +621,16 @@ fn bin_names(call: &Call, project: &Project, st: &State, w: &str) -> Result<Vec<
     Ok(out)
 }
 
+/// `AS` spelled like the original FROM line does (`as`, `AS`).
+pub fn as_word(from: &Instruction) -> &'static str {
+    match from.args.get(1).map(|a| a.value.as_str()) {
+        Some("as") => "as",
+        Some(_) => "AS",
+        None if from.keyword.chars().all(|c| c.is_ascii_lowercase()) => "as",
+        None => "AS",
+    }
+}
+
 /// The text of an instruction's lines (no comments), ending with a line ending.
 pub fn ins_text(doc: &Document, ins: &Instruction) -> String {
     layout::lines_text(doc, ins.lines.clone())
@@ -616,7 +656,13 @@ pub fn arg_lines(site: &Site<'_, '_>, vars: &[String], before: usize) -> Vec<Str
     out
 }
 
-fn rewrite(site: &Site<'_, '_>, opts: &Options, names: &mut Names, need_workdir: bool) -> Finding {
+fn rewrite(
+    site: &Site<'_, '_>,
+    opts: &Options,
+    names: &mut Names,
+    need_workdir: bool,
+    restore_workdir: Option<String>,
+) -> Finding {
     let doc = site.doc;
     let eol = layout::eol(doc);
     let from_ins = &doc.instructions[site.stage.from];
@@ -811,7 +857,7 @@ fn rewrite(site: &Site<'_, '_>, opts: &Options, names: &mut Names, need_workdir:
         }
         None => {
             let end = from_ins.source_range(from_ins.args_span.clone()).end;
-            edits.push(Edit::insert(end, format!(" {} {chef}", kw("AS"))));
+            edits.push(Edit::insert(end, format!(" {} {chef}", as_word(from_ins))));
         }
     }
 
@@ -845,12 +891,9 @@ fn rewrite(site: &Site<'_, '_>, opts: &Options, names: &mut Names, need_workdir:
     text.push_str(&line(
         "# Dependency recipe: only the manifests and Cargo.lock, so it changes when the dependencies do.",
     ));
-    text.push_str(&line(&format!("{} {chef} {} {planner}", kw("FROM"), kw("AS"))));
+    text.push_str(&line(&format!("{} {chef} {} {planner}", kw("FROM"), as_word(from_ins))));
     for a in &planner_args {
         text.push_str(&line(&format!("{} {a}", kw("ARG"))));
-    }
-    if need_workdir {
-        // The replayed copies and WORKDIR put the sources in place.
     }
     for t in &planner_body {
         text.push_str(t);
@@ -858,7 +901,7 @@ fn rewrite(site: &Site<'_, '_>, opts: &Options, names: &mut Names, need_workdir:
     text.push_str(&line(&format!("{} cargo{tc} chef prepare --recipe-path recipe.json", kw("RUN"))));
     text.push_str(eol);
     text.push_str(&line("# Build the dependencies from the recipe first: this layer stays cached until they change."));
-    text.push_str(&line(&format!("{} {chef} {} {}", kw("FROM"), kw("AS"), site.builder_name)));
+    text.push_str(&line(&format!("{} {chef} {} {}", kw("FROM"), as_word(from_ins), site.builder_name)));
     for a in &builder_args {
         text.push_str(&line(&format!("{} {a}", kw("ARG"))));
     }
@@ -871,6 +914,9 @@ fn rewrite(site: &Site<'_, '_>, opts: &Options, names: &mut Names, need_workdir:
         text.push_str(&line(&format!("{} --from={planner} {} {d}", kw("COPY"), paths::join(&site.w, d))));
     }
     text.push_str(&line(&format!("{} {cook_line}", kw("RUN"))));
+    if let Some(d) = &restore_workdir {
+        text.push_str(&line(&format!("{} {d}", kw("WORKDIR"))));
+    }
     if blank_before {
         // The source copy keeps its own paragraph.
         text.push_str(eol);

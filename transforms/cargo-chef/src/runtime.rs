@@ -637,6 +637,18 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
         let path = if p.contains('/') { Some(paths::join(&site.w, p)) } else { None };
         if let Some(path) = &path {
             if provided.iter().any(|q| paths::within(path, q)) {
+                // A script of the sources: it must not need what stays in the builder.
+                let text = paths::rel(path, &site.w)
+                    .and_then(|r| site.cx.read_context(&paths::ctx_join(&site.project.root, &r)));
+                if let Some(text) = text {
+                    let needs_builder = text.contains("target/")
+                        || cmds::script_commands(&text, None).iter().any(|c| matches!(c.name(), "cargo" | "rustc"));
+                    if needs_builder {
+                        return Err(format!(
+                            "the container runs `{p}`, a script that uses target/ or cargo, which stay in the builder; dockfix does not rewrite scripts."
+                        ));
+                    }
+                }
                 continue;
             }
         }
@@ -767,7 +779,7 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
         };
         out.push_str(&line(&format!("# Runtime: only the compiled program, on {on}.")));
     }
-    out.push_str(&line(&format!("{} {runtime_image} {} {rt_name}", kw("FROM"), kw("AS"))));
+    out.push_str(&line(&format!("{} {runtime_image} {} {rt_name}", kw("FROM"), convert::as_word(from_ins))));
 
     // Collect the texts first, to know which ARGs they need.
     let mut body_texts: Vec<String> = Vec::new();
@@ -920,18 +932,20 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
         format!("`{rt_name}` starts from {runtime_image} (the binary is statically linked for musl, so it needs no C library; the image still has CA certificates, time zones and a passwd file) and receives only {bin_list}")
     } else {
         format!(
-            "`{rt_name}` starts from {runtime_image}, {}, and receives only {bin_list}",
+            "`{rt_name}` starts from {runtime_image}, {}{}, and receives only {bin_list}",
             match &site.builder.distro {
                 Distro::Debian(_) | Distro::Ubuntu(_) =>
                     format!("a slim image of {release} so that the binary finds the glibc it was linked against"),
                 Distro::Alpine(_) => format!("{release}, so that the binary finds the libraries it was linked against"),
                 Distro::Unknown => "as the binary is statically linked".to_string(),
+            },
+            if site.builder.floating {
+                format!(" ({} is a moving tag; today it is built on that release)", site.base_image)
+            } else {
+                String::new()
             }
         )
     };
-    if site.builder.floating && !custom {
-        ex.push_str(&format!(" ({} floats; {} matches what it points to today)", site.base_image, runtime_image));
-    }
     if !entries.is_empty() {
         let list =
             entries.iter().map(|(e, d)| if *d { format!("{e}/") } else { e.clone() }).collect::<Vec<_>>().join(", ");
@@ -982,6 +996,14 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
         if let Some(l) = first {
             ex.push_str(&format!(", and paths into target/ now point at /usr/local/bin/{}", l.name));
         }
+    }
+    let moved_runs: Vec<String> = (0..n)
+        .filter(|&k| site.ins(k).kind == Kind::Run && (k > last_kept || fates[k] == Fate::Both))
+        .map(|k| format!("`{}`", one_line(site.ins(k))))
+        .collect();
+    if !moved_runs.is_empty() {
+        let r: Vec<&str> = moved_runs.iter().map(String::as_str).collect();
+        ex.push_str(&format!(", and {} {} there too", list_words(&r), if r.len() == 1 { "runs" } else { "run" }));
     }
     if !conversions.is_empty() {
         ex.push_str(&format!(", and {} (the binary that `cargo run` built and started)", conversions.join(", ")));
