@@ -784,15 +784,20 @@ fn rewrite(
 
     // --- the chef stage ---
     let mut edits: Vec<Edit> = Vec::new();
+    let Some(image_arg) = from_ins.args.first() else {
+        return refusal(run.span.clone(), &label0, "the FROM line has no image.");
+    };
     let (image_text, image_range) = {
-        let a = &from_ins.args[0];
-        let span = a.span.clone().unwrap_or(from_ins.args_span.clone());
-        (a.value.clone(), from_ins.source_range(span))
+        let span = image_arg.span.clone().unwrap_or(from_ins.args_span.clone());
+        (image_arg.value.clone(), from_ins.source_range(span))
     };
     let setup_steps = (0..site.split).filter(|&k| site.ins(k).kind != Kind::Arg).count();
     let setup = match setup_steps {
         0 => String::new(),
-        1 => format!(", then the step before the source copy (`{}`)", one_line(site.ins(0))),
+        1 => {
+            let k = (0..site.split).find(|&k| site.ins(k).kind != Kind::Arg).unwrap_or(0);
+            format!(", then the step before the source copy (`{}`)", one_line(site.ins(k)))
+        }
         n => format!(", then the {n} steps before the source copy"),
     };
     let mut chef_note;
@@ -849,9 +854,8 @@ fn rewrite(
         }
     }
     // Name the original stage `chef`.
-    match from_ins.from_image().and_then(|(_, n)| n) {
-        Some(_) => {
-            let a = &from_ins.args[2];
+    match from_ins.args.get(2).filter(|_| from_ins.from_image().and_then(|(_, n)| n).is_some()) {
+        Some(a) => {
             let span = a.span.clone().unwrap_or(from_ins.args_span.clone());
             edits.push(Edit::replace(from_ins.source_range(span), chef.clone()));
         }

@@ -165,3 +165,98 @@ impl Pass for CargoChef {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dockfix_core::{Engine, MemFs, Mode, PassOptions, Service};
+    use dockfix_syntax::parse_str;
+
+    fn project(fs: &mut MemFs) {
+        fs.insert("/c/Cargo.toml", "[package]\nname = \"app\"\nversion = \"0.1.0\"\n");
+        fs.insert("/c/Cargo.lock", "version = 3\n[[package]]\nname = \"app\"\nversion = \"0.1.0\"\n");
+        fs.insert("/c/src/main.rs", "fn main() {}\n");
+    }
+
+    fn run(src: &str, opts: &str) -> (String, Vec<String>) {
+        let mut fs = MemFs::new();
+        project(&mut fs);
+        let mut options = PassOptions::default();
+        if !opts.is_empty() {
+            options.tables.insert(NAME.to_string(), opts.parse().unwrap());
+        }
+        let pass = CargoChef;
+        let out = Engine::new(vec![&pass])
+            .run(
+                &Service::for_dockerfile("/c/Dockerfile"),
+                &fs,
+                &options,
+                None,
+                src.as_bytes(),
+                Mode { unsafe_fixes: true },
+            )
+            .unwrap();
+        (String::from_utf8(out.fixed).unwrap(), out.findings.iter().map(|r| r.finding.message.clone()).collect())
+    }
+
+    const SIMPLE: &str =
+        "FROM rust:1.79\nWORKDIR /app\nCOPY . .\nRUN cargo build --release\nCMD [\"./target/release/app\"]\n";
+
+    #[test]
+    fn names_avoid_existing_stages() {
+        let doc = parse_str("FROM a AS chef\nFROM b AS chef-2\n").unwrap();
+        let mut n = Names::new(&doc);
+        assert_eq!(n.take("chef"), "chef-3");
+        assert_eq!(n.take("planner"), "planner");
+        assert_eq!(n.take("planner"), "planner-2");
+    }
+
+    #[test]
+    fn bad_options_are_reported_and_ignored() {
+        let (fixed, msgs) = run(SIMPLE, "chef-source = \"compile\"\nruntime-bse = \"x\"\n");
+        assert!(msgs.iter().any(|m| m.contains("chef-source")), "{msgs:?}");
+        assert!(msgs.iter().any(|m| m.contains("unknown option `runtime-bse`")), "{msgs:?}");
+        // The default still applies.
+        assert!(fixed.contains("COPY --from=lukemathwalker/cargo-chef:latest-rust-1.79 "), "{fixed}");
+    }
+
+    #[test]
+    fn chef_sources() {
+        let (fixed, _) = run(SIMPLE, "chef-source = \"install\"\nchef-version = \"0.1.68\"\n");
+        assert!(fixed.contains("RUN cargo install cargo-chef --locked --version 0.1.68\n"), "{fixed}");
+        let (fixed, _) = run(SIMPLE, "chef-source = \"image\"\n");
+        assert!(fixed.starts_with("FROM lukemathwalker/cargo-chef:latest-rust-1.79 AS chef\n"), "{fixed}");
+        let (fixed, msgs) = run(SIMPLE, "chef-source = \"install\"\n");
+        assert!(fixed.contains("RUN cargo install cargo-chef --locked\n"), "{fixed}");
+        assert_eq!(msgs.len(), 1);
+    }
+
+    #[test]
+    fn rewrite_is_stable() {
+        let (fixed, _) = run(SIMPLE, "");
+        let (again, msgs) = run(&fixed, "");
+        assert_eq!(again, fixed);
+        assert!(msgs.is_empty(), "{msgs:?}");
+        // The runtime stage runs the copied binary.
+        assert!(
+            fixed.ends_with(
+                "COPY --from=builder /app/target/release/app /usr/local/bin/app\nCMD [\"/usr/local/bin/app\"]\n"
+            ),
+            "{fixed}"
+        );
+    }
+
+    #[test]
+    fn old_toolchain_install_warns() {
+        let mut fs = MemFs::new();
+        project(&mut fs);
+        let src = "FROM rust:1.79\nWORKDIR /app\nCOPY . .\nRUN cargo build --release\n";
+        let doc = parse_str(src).unwrap();
+        let mut options = PassOptions::default();
+        options.tables.insert(NAME.into(), "chef-source = \"install\"".parse().unwrap());
+        let svc = Service::for_dockerfile("/c/Dockerfile");
+        let cx = Context { doc: &doc, service: &svc, fs: &fs, options: &options, history: None };
+        let f = CargoChef.check(&cx);
+        assert!(f[0].why.contains("need Rust 1.88 or newer"), "{}", f[0].why);
+    }
+}

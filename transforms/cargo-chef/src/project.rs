@@ -35,7 +35,7 @@ pub struct Project {
     pub config_target: Option<String>,
     /// `[build] target-dir` of `.cargo/config.toml`.
     pub config_target_dir: Option<String>,
-    /// Top-level directories that hold workspace members.
+    /// Top-level directories that hold workspace members (or excluded crates).
     pub member_roots: BTreeSet<String>,
     /// Directory sources of `.cargo/config.toml` (`cargo vendor` output),
     /// relative to the project root.
@@ -88,6 +88,9 @@ pub fn load(cx: &Context<'_>, root: &str) -> Result<Project, String> {
                 .unwrap_or_default()
         };
         let exclude: Vec<String> = strs("exclude").iter().filter_map(|e| norm_rel(e)).collect();
+        // Excluded directories hold other Cargo projects: build inputs too.
+        p.member_roots
+            .extend(exclude.iter().filter_map(|e| e.split('/').next()).filter(|e| !e.is_empty()).map(str::to_string));
         for m in strs("members") {
             for dir in expand_member(cx, root, &m)? {
                 if dir.is_empty() || exclude.contains(&dir) || p.packages.iter().any(|q| q.dir == dir) {

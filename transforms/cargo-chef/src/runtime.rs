@@ -442,6 +442,7 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
             && !site.project.member_roots.contains(e)
             && !removed.contains(e)
             && !vendored.contains(&e.as_str())
+            && !site.cx.context_has_file(&paths::ctx_join(&site.project.root, &format!("{e}/Cargo.toml")))
     });
 
     // CMD, ENTRYPOINT, HEALTHCHECK: path rewrites, `cargo run`, the programs they need.
