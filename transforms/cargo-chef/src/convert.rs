@@ -363,12 +363,24 @@ pub fn plan(cx: &Context<'_>, stage: &Stage, opts: &Options, names: &mut Names) 
     }
 
     // The project root in the build context.
-    let root = match project_root(cx, &into_w, &w) {
+    let (root, copied) = match project_root(cx, &into_w, &w) {
         Some(r) => r,
         None => {
             return refuse(format!("dockfix cannot find in the build context the Cargo.toml that `{label0}` reads."))
         }
     };
+    // A member's directory of a workspace whose root is copied too: cargo
+    // builds (and cargo-chef prepares) the workspace, not the member.
+    let mut anc = root.as_str();
+    while anc != copied && !anc.is_empty() {
+        anc = paths::dir_name(anc);
+        let manifest = paths::ctx_join(anc, "Cargo.toml");
+        if cx.read_context(&manifest).is_some_and(|t| t.lines().any(|l| l.trim() == "[workspace]")) {
+            return refuse(format!(
+                "the build runs in a member of the workspace of `{manifest}`; cargo-chef must prepare and cook from the workspace root. Run the build there with `-p`."
+            ));
+        }
+    }
     let project = match project::load(cx, &root) {
         Ok(p) => p,
         Err(e) => return refuse(format!("{e}.")),
@@ -532,7 +544,8 @@ pub fn plan(cx: &Context<'_>, stage: &Stage, opts: &Options, names: &mut Names) 
 }
 
 /// The context directory that holds the project's root Cargo.toml.
-fn project_root(cx: &Context<'_>, into_w: &[&CopyInfo], w: &str) -> Option<String> {
+/// Returns (project root, the copied directory it lies in).
+fn project_root(cx: &Context<'_>, into_w: &[&CopyInfo], w: &str) -> Option<(String, String)> {
     let mut found = None;
     for c in into_w.iter().filter(|c| c.from.is_none()) {
         for s in &c.sources {
@@ -541,21 +554,21 @@ fn project_root(cx: &Context<'_>, into_w: &[&CopyInfo], w: &str) -> Option<Strin
                 if let Some(r) = paths::rel(w, &c.dest) {
                     let root = paths::ctx_join(s, &r);
                     if cx.context_has_file(&paths::ctx_join(&root, "Cargo.toml")) {
-                        found = Some(root);
+                        found = Some((root, s.clone()));
                     }
                 }
             } else if glob::is_glob(paths::base_name(s)) {
                 if glob::component_match(paths::base_name(s), "Cargo.toml") && c.dest == w {
                     let root = paths::dir_name(s).to_string();
                     if cx.context_has_file(&paths::ctx_join(&root, "Cargo.toml")) {
-                        found = Some(root);
+                        found = Some((root.clone(), root));
                     }
                 }
             } else if paths::base_name(s) == "Cargo.toml" {
                 let in_image =
                     if c.dest_is_dir || c.dest == w { format!("{}/Cargo.toml", c.dest) } else { c.dest.clone() };
                 if paths::join("/", &in_image) == paths::join(w, "Cargo.toml") && cx.context_has_file(s) {
-                    found = Some(paths::dir_name(s).to_string());
+                    found = Some((paths::dir_name(s).to_string(), paths::dir_name(s).to_string()));
                 }
             }
         }

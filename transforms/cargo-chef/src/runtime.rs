@@ -212,16 +212,7 @@ fn classify_run(
             }
             "rm" => {
                 keep = true;
-                for w in c.args().filter(|w| !w.value.starts_with('-')) {
-                    let p = paths::join(cwd, &w.value);
-                    if let Some(r) = paths::rel(&p, &site.w) {
-                        if let Some(first) = r.split('/').next().filter(|f| !f.is_empty()) {
-                            if !r.contains('/') || r == first {
-                                removed.insert(first.to_string());
-                            }
-                        }
-                    }
-                }
+                track_removed(&c, cwd, site, removed);
             }
             n if runtime_safe(n) => {
                 if touches {
@@ -240,6 +231,22 @@ fn classify_run(
         (false, Some(u)) => Err(format!(
             "`{u}` runs after the build; dockfix cannot tell whether it prepares the runtime image or the build."
         )),
+    }
+}
+
+/// Top-level entries of the project directory an `rm` deletes (a glob
+/// counts for every entry it may match).
+fn track_removed(c: &Cmd, cwd: &str, site: &Site<'_, '_>, removed: &mut BTreeSet<String>) {
+    for w in c.args().filter(|w| !w.value.starts_with('-')) {
+        let p = paths::join(cwd, &w.value);
+        if p == site.w || paths::within(&site.w, &p) {
+            removed.insert("*".to_string());
+        }
+        if let Some(r) = paths::rel(&p, &site.w) {
+            if !r.is_empty() && !r.contains('/') {
+                removed.insert(r);
+            }
+        }
     }
 }
 
@@ -321,6 +328,15 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
     let mut locs: Vec<Loc> =
         site.bins.iter().map(|b| Loc { name: b.name.clone(), built: b.path.clone(), moved: None }).collect();
     let mut removed: BTreeSet<String> = BTreeSet::new();
+    for k in site.split..site.kb {
+        if site.ins(k).kind == Kind::Run {
+            for c in cmds::run_commands(site.ins(k)) {
+                if c.name() == "rm" {
+                    track_removed(&c, &cwd(k), site, &mut removed);
+                }
+            }
+        }
+    }
     {
         let run = site.ins(site.kb);
         let mut after_build = false;
@@ -331,6 +347,9 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
             }
             if after_build && matches!(c.name(), "cp" | "mv" | "install") {
                 track_moves(&c, &site.w, &mut locs);
+            }
+            if c.name() == "rm" {
+                track_removed(&c, &site.w, site, &mut removed);
             }
         }
     }
@@ -440,7 +459,7 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
     entries.retain(|(e, _)| {
         !build_only_entry(e)
             && !site.project.member_roots.contains(e)
-            && !removed.contains(e)
+            && !removed.iter().any(|r| r == "*" || glob::component_match(r, e))
             && !vendored.contains(&e.as_str())
             && !site.cx.context_has_file(&paths::ctx_join(&site.project.root, &format!("{e}/Cargo.toml")))
     });
@@ -628,6 +647,10 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
     }
     for p in &opts.runtime_packages {
         add(&mut pkgs, p, "dockfix.toml lists it".into());
+    }
+    let bash_shell = (0..n).any(|k| site.ins(k).kind == Kind::Shell && site.ins(k).args_text().contains("bash"));
+    if bash_shell && family == Family::Apk {
+        add(&mut pkgs, "bash", "the SHELL instruction uses it".into());
     }
     // Programs the runtime commands call.
     let provided: Vec<String> = provided_paths(site, &entries, &replicate, &bin_copies, last_kept);
@@ -862,11 +885,6 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
         .ok_or("overlapping edits in the runtime instructions")?;
 
     let mut header: Vec<String> = Vec::new();
-    if let Some(s) = &shell_line {
-        if family != Family::None {
-            header.push(s.clone());
-        }
-    }
     // ARGs used by what moves.
     let mut all_text = body_texts.concat();
     all_text.push_str(&region_text);
@@ -912,6 +930,12 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
     }
     for &k in &replicate {
         header.push(convert::ins_text(doc, site.ins(k)));
+    }
+    // The shell that shell-form CMD, HEALTHCHECK and RUN use.
+    if let Some(s) = &shell_line {
+        if family != Family::None {
+            header.push(s.clone());
+        }
     }
     for h in &header {
         out.push_str(h);
