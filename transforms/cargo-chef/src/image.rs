@@ -435,6 +435,19 @@ pub const LINKED: &[(&str, &str, &str, Option<&str>)] = &[
 pub const TLS_CRATES: &[&str] =
     &["openssl-sys", "native-tls", "rustls-native-certs", "rustls-platform-verifier", "openssl-probe", "hyper-tls"];
 
+/// Crates that read the system's time zone database (/usr/share/zoneinfo).
+pub const TZ_CRATES: &[&str] = &["jiff", "tz-rs", "tzfile", "iana-time-zone", "time-tz"];
+
+/// True when a runtime image has no time zone database unless installed:
+/// Debian from trixie on (tzdata left the required set), Ubuntu, Alpine.
+pub fn lacks_tzdata(d: &Distro) -> bool {
+    match d {
+        Distro::Debian(r) => *r >= Release::Trixie,
+        Distro::Ubuntu(_) | Distro::Alpine(_) => true,
+        Distro::Unknown => false,
+    }
+}
+
 /// A program a runtime command calls, and the package that provides it
 /// (Debian, Alpine). `None`: part of the base image.
 pub fn program_package(prog: &str, family: Family) -> Option<Option<&'static str>> {

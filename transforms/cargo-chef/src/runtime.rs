@@ -639,6 +639,15 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
         };
         add(&mut pkgs, "ca-certificates", why.into());
     }
+    if image::lacks_tzdata(&distro) {
+        let tz_env =
+            (0..n).any(|k| site.ins(k).kind == Kind::Env && site.ins(k).pairs().iter().any(|(key, _)| key == "TZ"));
+        if let Some(k) = image::TZ_CRATES.iter().find(|c| site.project.locks(c)) {
+            add(&mut pkgs, "tzdata", format!("Cargo.lock has {k}, which reads the system's time zones"));
+        } else if tz_env {
+            add(&mut pkgs, "tzdata", "the image sets TZ".into());
+        }
+    }
     if !unknown_dev.is_empty() && opts.runtime_packages.is_empty() {
         return Err(format!(
             "the builder installs {}, and dockfix does not know which runtime package provides the library the binary links; list it in `runtime-packages` under [cargo-chef] in dockfix.toml.",
