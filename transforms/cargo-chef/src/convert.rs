@@ -977,17 +977,18 @@ fn rewrite(
         why.push_str(" Cargo.lock has no dependencies yet, so the cook step caches little today; it pays off with the first one.");
     }
     why.push_str(&format!(
-        " The rewrite uses cargo-chef: {chef_note}; `{planner}` copies the sources and runs `cargo chef prepare`, whose recipe.json holds only the manifests and lock file; `{}` copies that recipe{vendor_note} and runs `{cook_shown}` (the same profile, target, features and packages as the build, so cargo reuses what it compiled) before copying the sources and running the original `{label0}`",
+        " The rewrite uses cargo-chef. {chef_note}. `{planner}` copies the sources and runs `cargo chef prepare`: its recipe.json holds only the manifests and the lock file, so it stays the same until the dependencies change. `{}` copies that recipe{vendor_note} and runs `{cook_shown}`, with the build's own profile, target, features and packages so that cargo reuses what it compiled, then copies the sources and runs the original `{label0}`",
         site.builder_name
     ));
     if site.target_mount.is_some() {
         why.push_str(", now without the cache mount on the target directory (the copy out of it stays)");
     }
-    if let Some(rt) = &rt {
-        why.push_str("; ");
-        why.push_str(&rt.explanation);
-    }
     why.push('.');
+    if let Some(rt) = &rt {
+        why.push(' ');
+        why.push_str(&rt.explanation);
+        why.push('.');
+    }
     let gain = match &rt {
         Some(rt) => format!(
             "A source edit recompiles only the project's own crates; the dependencies stay in the cached cook layer until Cargo.toml or Cargo.lock change. {}",

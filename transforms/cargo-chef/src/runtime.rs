@@ -998,11 +998,11 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
     }
     if !reasons.is_empty() && family != Family::None {
         let r: Vec<&str> = reasons.iter().map(String::as_str).collect();
-        ex.push_str(&format!("; it installs {}", list_words(&r)));
+        ex.push_str(&format!(". It installs {}", list_words(&r)));
     }
     if !user_cmds.is_empty() {
         ex.push_str(&format!(
-            "; it creates {} as the builder did",
+            ". It creates {} as the builder did",
             user_names.iter().map(|u| format!("`{u}`")).collect::<Vec<_>>().join(", ")
         ));
     }
@@ -1020,7 +1020,7 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
     };
     if !moved_kinds.is_empty() {
         ex.push_str(&format!(
-            "; {} {} there with the same meaning",
+            ". {} {} there with the same meaning",
             list_words(&moved_kinds),
             if moved_kinds.len() == 1 { "moves" } else { "move" }
         ));
