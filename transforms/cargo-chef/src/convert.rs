@@ -818,7 +818,15 @@ fn rewrite(
     let prebuilt = image::chef_image_for(&site.builder);
     let same_rust =
         site.builder.rust_version.as_ref().map(|v| format!(" (the same Rust {v} in every stage)")).unwrap_or_default();
-    match (opts.chef_source, &prebuilt) {
+    // A stage built on another stage keeps it: the binary is copied in instead.
+    let on_stage = doc.stages()[..site.stage.index]
+        .iter()
+        .any(|s| s.name.as_deref().is_some_and(|n| n.eq_ignore_ascii_case(&site.stage.base)));
+    let source = match opts.chef_source {
+        Some(ChefSource::Image) if on_stage && prebuilt.is_some() => None,
+        s => s,
+    };
+    match (source, &prebuilt) {
         (Some(ChefSource::Image), _) if opts.chef_image.is_some() || prebuilt.is_some() => {
             let img = opts.chef_image.clone().or(prebuilt.clone()).unwrap_or_default();
             edits.push(Edit::replace(image_range.clone(), img.clone()));

@@ -550,10 +550,12 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
 
     // Packages the builder installed, and libraries Cargo.lock links.
     let builder_distro = site.builder.distro.clone();
+    // RUNs of the stages this one is built on count too (`FROM base AS build`).
+    let inherited: Vec<&Instruction> = ancestor_runs(site);
     let mut installed: Vec<String> = Vec::new();
-    for k in 0..n {
-        let ins = site.ins(k);
-        if ins.kind != Kind::Run || (k > last_kept) {
+    let own = (0..n).filter(|&k| k <= last_kept).map(|k| site.ins(k));
+    for ins in inherited.iter().copied().chain(own) {
+        if ins.kind != Kind::Run {
             continue;
         }
         for c in cmds::run_commands(ins) {
@@ -726,9 +728,9 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
         .map(|k| site.ins(k).line.text().to_string())
         .collect();
     let mut created: BTreeSet<String> = BTreeSet::new();
-    for k in 0..=last_kept.min(n.saturating_sub(1)) {
-        let ins = site.ins(k);
-        if ins.kind != Kind::Run || fates[k] == Fate::Both {
+    let own_runs = (0..=last_kept.min(n.saturating_sub(1))).filter(|&k| fates[k] != Fate::Both).map(|k| site.ins(k));
+    for ins in inherited.iter().copied().chain(own_runs) {
+        if ins.kind != Kind::Run {
             continue;
         }
         for c in cmds::run_commands(ins) {
@@ -1046,6 +1048,31 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
         "The image no longer carries the Rust toolchain, the sources and target/: only {runtime_image} and the program."
     );
     Ok(RtPlan { name: rt_name, edits, explanation: ex, gain })
+}
+
+/// The RUN instructions of the stages the build stage is built on.
+fn ancestor_runs<'a>(site: &'a Site<'_, '_>) -> Vec<&'a Instruction> {
+    let stages = site.doc.stages();
+    let mut chain = Vec::new();
+    let mut base = site.stage.base.to_ascii_lowercase();
+    let mut upto = site.stage.index;
+    for _ in 0..16 {
+        match stages[..upto].iter().rev().find(|s| s.name.as_deref() == Some(base.as_str())) {
+            Some(s) => {
+                chain.push(s.clone());
+                base = s.base.to_ascii_lowercase();
+                upto = s.index;
+            }
+            None => break,
+        }
+    }
+    chain
+        .iter()
+        .rev()
+        .flat_map(|s| s.body.clone())
+        .map(|i| &site.doc.instructions[i])
+        .filter(|i| i.kind == Kind::Run)
+        .collect()
 }
 
 fn list_words(v: &[&str]) -> String {
