@@ -502,7 +502,11 @@ pub fn plan(cx: &Context<'_>, stage: &Stage, opts: &Options, names: &mut Names) 
                 .iter()
                 .find(|(k, _)| matches!(*k, "target" | "dst" | "destination"))
                 .map(|(_, v)| paths::join(&w, v));
-            is_cache && tgt.is_some_and(|t| paths::within(&target_dir, &t) && t != "/" && t != w)
+            // On the target directory, above it (but not the project) or inside it.
+            is_cache
+                && tgt.is_some_and(|t| {
+                    (paths::within(&target_dir, &t) && t != "/" && t != w) || paths::within(&t, &target_dir)
+                })
         }
     });
 

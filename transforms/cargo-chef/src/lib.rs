@@ -247,6 +247,20 @@ mod tests {
     }
 
     #[test]
+    fn target_cache_mounts() {
+        // A mount inside target/ hides the build output too: it goes, the copy out stays.
+        let src = "FROM rust:1.79\nWORKDIR /app\nCOPY . .\nRUN --mount=type=cache,target=/app/target/release \\\n    cargo build --release && cp target/release/app /usr/local/bin/\nCMD [\"app\"]\n";
+        let (fixed, _) = run(src, "");
+        assert!(fixed.contains("RUN cargo build --release && cp target/release/app /usr/local/bin/\n"), "{fixed}");
+        assert!(fixed.contains("COPY --from=builder /usr/local/bin/app /usr/local/bin/app\n"), "{fixed}");
+        // Without the copy out, the original image never had the binary: refused.
+        let src = "FROM rust:1.79\nWORKDIR /app\nCOPY . .\nRUN --mount=type=cache,target=/app/target cargo build --release\nCMD [\"./target/release/app\"]\n";
+        let (fixed, msgs) = run(src, "");
+        assert_eq!(fixed, src);
+        assert!(msgs[0].contains("dockfix cannot add cargo-chef"), "{msgs:?}");
+    }
+
+    #[test]
     fn old_toolchain_install_warns() {
         let mut fs = MemFs::new();
         project(&mut fs);
