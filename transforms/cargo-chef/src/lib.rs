@@ -261,6 +261,14 @@ mod tests {
     }
 
     #[test]
+    fn cmd_into_target_after_a_copy_out() {
+        let src = "FROM rust:1.79\nWORKDIR /app\nCOPY . .\nRUN cargo build --release && cp target/release/app /srv/app\nCMD [\"./target/release/app\"]\n";
+        let (fixed, _) = run(src, "");
+        assert!(fixed.contains("COPY --from=builder /srv/app /srv/app\n"), "{fixed}");
+        assert!(fixed.ends_with("CMD [\"/srv/app\"]\n"), "{fixed}");
+    }
+
+    #[test]
     fn old_toolchain_install_warns() {
         let mut fs = MemFs::new();
         project(&mut fs);

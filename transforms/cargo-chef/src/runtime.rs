@@ -390,18 +390,21 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
     // Binaries: moved ones keep their path; the ones in target/ go to /usr/local/bin.
     let mut bin_copies: Vec<(String, String)> = Vec::new();
     let mut rewrites: Vec<(String, String)> = Vec::new();
-    let mut rewritten_any = false;
+    let mut rewritten_to: Vec<String> = Vec::new();
     for l in &locs {
-        match &l.moved {
-            Some(m) => bin_copies.push((m.clone(), m.clone())),
-            None => {
-                let dest = format!("/usr/local/bin/{}", l.name);
-                bin_copies.push((l.built.clone(), dest.clone()));
-                rewrites.push((l.built.clone(), dest.clone()));
-                if let Some(r) = paths::rel(&l.built, &site.w) {
-                    rewrites.push((format!("./{r}"), dest.clone()));
-                    rewrites.push((r, dest.clone()));
-                }
+        // A binary the build copied out keeps that path; one left in target/
+        // goes to /usr/local/bin. References to target/ point at it either way.
+        let dest = match &l.moved {
+            Some(m) => m.clone(),
+            None => format!("/usr/local/bin/{}", l.name),
+        };
+        let from = if l.moved.is_some() { dest.clone() } else { l.built.clone() };
+        bin_copies.push((from, dest.clone()));
+        if site.target_mount.is_none() || l.moved.is_none() {
+            rewrites.push((l.built.clone(), dest.clone()));
+            if let Some(r) = paths::rel(&l.built, &site.w) {
+                rewrites.push((format!("./{r}"), dest.clone()));
+                rewrites.push((r, dest.clone()));
             }
         }
     }
@@ -523,8 +526,12 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
                 needed_programs.push(p);
             }
         }
-        if conversion.is_none() && rewrites.iter().any(|(from, _)| contains_path(&text, from)) {
-            rewritten_any = true;
+        if conversion.is_none() {
+            for (from, to) in &rewrites {
+                if contains_path(&text, from) && !rewritten_to.contains(to) {
+                    rewritten_to.push(to.clone());
+                }
+            }
         }
         let rewritten = rewrite_paths(&text, &rewrites);
         if conversion.is_none() && rewritten.contains("target/") {
@@ -1027,11 +1034,8 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
             if moved_kinds.len() == 1 { "moves" } else { "move" }
         ));
     }
-    if rewritten_any {
-        let first = locs.iter().find(|l| l.moved.is_none());
-        if let Some(l) = first {
-            ex.push_str(&format!(", and paths into target/ now point at /usr/local/bin/{}", l.name));
-        }
+    if !rewritten_to.is_empty() {
+        ex.push_str(&format!(", and paths into target/ now point at {}", rewritten_to.join(" and ")));
     }
     let moved_runs: Vec<String> = (0..n)
         .filter(|&k| site.ins(k).kind == Kind::Run && (k > last_kept || fates[k] == Fate::Both))
