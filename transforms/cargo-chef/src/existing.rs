@@ -1,6 +1,8 @@
 //! Stages that already use cargo-chef: `cargo chef cook` must compile with
 //! what the build after it uses, or cargo recompiles every dependency anyway.
 
+use std::collections::BTreeMap;
+
 use dockfix_core::walk::stage_states;
 use dockfix_core::{Context, Edit, Finding, Fix};
 use dockfix_syntax::{Kind, Stage};
@@ -21,11 +23,35 @@ pub fn uses_chef(cx: &Context<'_>, stage: &Stage) -> bool {
     })
 }
 
-/// Env assignments in effect for a command (ENV of the stage is shared).
-fn assigns(c: &Cmd) -> Vec<String> {
-    let mut v: Vec<String> = c.exported.iter().chain(&c.assigns).cloned().collect();
-    v.sort();
-    v
+/// Variables that change what cargo compiles (and so its fingerprints).
+fn affects_compilation(key: &str) -> bool {
+    let k = key.to_ascii_uppercase();
+    (k.starts_with("CARGO")
+        && !k.starts_with("CARGO_TERM")
+        && !k.starts_with("CARGO_NET")
+        && !k.starts_with("CARGO_HTTP"))
+        || k.starts_with("RUSTFLAGS")
+        || k.starts_with("RUSTDOCFLAGS")
+        || k.starts_with("RUSTC")
+        || k.starts_with("CC")
+        || k.starts_with("CXX")
+        || k.starts_with("CFLAGS")
+        || k.starts_with("LDFLAGS")
+        || k.starts_with("PKG_CONFIG")
+        || k.starts_with("OPENSSL_")
+        || k == "AR"
+}
+
+/// The environment a command runs with: the stage's ENV, then the
+/// variables exported or assigned in its RUN.
+fn env_of(state: &dockfix_core::walk::State, c: &Cmd) -> BTreeMap<String, String> {
+    let mut env = state.env.clone();
+    for a in c.exported.iter().chain(&c.assigns) {
+        if let Some((k, v)) = a.split_once('=') {
+            env.insert(k.to_string(), dockfix_core::walk::unquote(v));
+        }
+    }
+    env
 }
 
 pub fn check(cx: &Context<'_>, stage: &Stage) -> Vec<Finding> {
@@ -33,7 +59,7 @@ pub fn check(cx: &Context<'_>, stage: &Stage) -> Vec<Finding> {
     let states = stage_states(doc, stage);
     let body: Vec<usize> = stage.body.clone().collect();
     let mut out = Vec::new();
-    let mut cook: Option<(usize, Call, Cmd)> = None;
+    let mut cook: Option<(usize, Call, Cmd, BTreeMap<String, String>)> = None;
     let mut source_copy_before_cook: Option<String> = None;
     for (k, &idx) in body.iter().enumerate() {
         let ins = &doc.instructions[idx];
@@ -59,13 +85,14 @@ pub fn check(cx: &Context<'_>, stage: &Stage) -> Vec<Finding> {
                             .fix(Fix::display_only("Copy the sources after `cargo chef cook`")),
                     );
                 }
-                cook = Some((k, call, c));
+                let env = env_of(&states[k], &c);
+                cook = Some((k, call, c, env));
                 continue;
             }
             if !call.is_build() {
                 continue;
             }
-            let Some((ck, cook_call, cook_cmd)) = &cook else { continue };
+            let Some((ck, cook_call, cook_cmd, cook_env)) = &cook else { continue };
             let (ck, cook_ins) = (*ck, &doc.instructions[body[*ck]]);
             if states[ck].workdir != states[k].workdir {
                 out.push(
@@ -76,14 +103,23 @@ pub fn check(cx: &Context<'_>, stage: &Stage) -> Vec<Finding> {
                 continue;
             }
             let mism = Call::mismatches(cook_call, &call);
-            let (ea, eb) = (assigns(cook_cmd), assigns(&c));
-            if ea != eb {
+            let build_env = env_of(&states[k], &c);
+            let keys: std::collections::BTreeSet<&String> = cook_env.keys().chain(build_env.keys()).collect();
+            let differ: Vec<&String> =
+                keys.into_iter().filter(|k| affects_compilation(k) && cook_env.get(*k) != build_env.get(*k)).collect();
+            if !differ.is_empty() {
+                let show = |e: &BTreeMap<String, String>| {
+                    differ
+                        .iter()
+                        .map(|k| format!("{k}={}", e.get(*k).map(String::as_str).unwrap_or("(unset)")))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                };
+                let (ea, eb) = (show(cook_env), show(&build_env));
                 out.push(
                     Finding::new(NAME, cook_ins.span.clone(), format!("`cargo chef cook` and `{}` run with different environment variables", label(&c)))
                         .why(format!(
-                            "The cook runs with [{}] and the build with [{}]. Variables such as RUSTFLAGS change cargo's fingerprints, so the build recompiles the dependencies the cook compiled.",
-                            ea.join(" "),
-                            eb.join(" ")
+                            "The cook runs with {ea} and the build with {eb}. Variables such as RUSTFLAGS change cargo's fingerprints, so the build may recompile the dependencies the cook compiled."
                         ))
                         .fix(Fix::display_only("Give the cook the same variables as the build")),
                 );
