@@ -94,7 +94,11 @@ fn refusal(range: std::ops::Range<usize>, build: &str, why: impl Into<String>) -
     .why({
         let w = why.into();
         let mut c = w.chars();
-        let cap = c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default();
+        let cap = if w.starts_with("dockfix") {
+            w.clone()
+        } else {
+            c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+        };
         format!("{cap} Nothing is changed.")
     })
     .fix(Fix::display_only("Keep the stage as it is"))
