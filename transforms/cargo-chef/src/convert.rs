@@ -209,6 +209,63 @@ fn root_image(doc: &Document, stage: &Stage) -> String {
     dockfix_core::walk::expand_with(&base, &|n| globals.get(n).cloned().flatten()).unwrap_or(base)
 }
 
+/// What a RUN between the source copy and the build is, for the cook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Setup {
+    /// Only system setup that does not read the sources: it can run first.
+    Movable,
+    /// Installs packages, but also does other things.
+    Mixed,
+    /// Anything else (stays where it is, after the cook).
+    Other,
+}
+
+fn setup_run(ins: &Instruction) -> Setup {
+    if !ins.heredocs.is_empty() || ins.flags.iter().any(|f| f.name() == "mount" && f.text.contains("bind")) {
+        return Setup::Other;
+    }
+    let cmds = cmds::run_commands(ins);
+    let install = |c: &Cmd| {
+        let a1 = c.words.get(1).map(|w| w.value.as_str()).unwrap_or("");
+        match c.name() {
+            "apt-get" | "apt" | "aptitude" => matches!(a1, "install" | "update" | "upgrade" | "dist-upgrade"),
+            "apk" => matches!(a1, "add" | "update" | "upgrade"),
+            "dnf" | "yum" | "microdnf" | "zypper" => matches!(a1, "install" | "update" | "upgrade" | "makecache"),
+            "rustup" => matches!(a1, "target" | "component" | "toolchain" | "default" | "set"),
+            "cargo" => {
+                a1 == "install" && !c.words.iter().any(|w| w.value == "--path" || w.value.starts_with("--path="))
+            }
+            _ => false,
+        }
+    };
+    let harmless = |c: &Cmd| {
+        matches!(
+            c.name(),
+            "apt-get"
+                | "apt"
+                | "apk"
+                | "dnf"
+                | "yum"
+                | "microdnf"
+                | "zypper"
+                | "update-ca-certificates"
+                | "true"
+                | "set"
+        ) || (c.name() == "rm"
+            && c.args()
+                .filter(|w| !w.value.starts_with('-'))
+                .all(|w| w.value.starts_with("/var/") || w.value.starts_with("/tmp/")))
+    };
+    let dynamic = cmds.iter().any(|c| c.words.iter().any(|w| w.raw.contains("$(") || w.raw.contains('`')));
+    let installs = cmds.iter().any(install);
+    let only_setup = cmds.iter().all(|c| c.words.is_empty() || install(c) || harmless(c));
+    match (installs, only_setup && !dynamic) {
+        (true, true) => Setup::Movable,
+        (true, false) => Setup::Mixed,
+        _ => Setup::Other,
+    }
+}
+
 /// Finds a build in the stage and plans its rewrite.
 pub fn plan(cx: &Context<'_>, stage: &Stage, opts: &Options, names: &mut Names) -> Option<Finding> {
     let doc = cx.doc;
@@ -362,8 +419,26 @@ pub fn plan(cx: &Context<'_>, stage: &Stage, opts: &Options, names: &mut Names) 
             }
         }
     }
-    if stage.body.is_empty() {
-        return None;
+    // Setup steps after the source copy (package installs, rustup targets):
+    // the cook needs them, so they move above the copy, into `chef`.
+    let mut moved_up: Vec<usize> = Vec::new();
+    let mut scope_changed = false;
+    for k in split..kb {
+        let ins = &doc.instructions[body[k]];
+        match ins.kind {
+            Kind::User | Kind::Workdir | Kind::Env | Kind::Arg | Kind::Shell => scope_changed = true,
+            Kind::Run => match setup_run(ins) {
+                Setup::Movable if !scope_changed => moved_up.push(k),
+                Setup::Movable | Setup::Mixed => {
+                    return refuse(format!(
+                        "`{}` installs system packages after the source copy, where the cook cannot have them, and dockfix cannot move it above the copy.",
+                        one_line(ins)
+                    ))
+                }
+                Setup::Other => {}
+            },
+            _ => {}
+        }
     }
 
     // The project root in the build context.
@@ -548,7 +623,7 @@ pub fn plan(cx: &Context<'_>, stage: &Stage, opts: &Options, names: &mut Names) 
         root_default,
     };
     let _ = split_ins;
-    Some(rewrite(&site, opts, names, need_workdir, restore_workdir))
+    Some(rewrite(&site, opts, names, need_workdir, restore_workdir, moved_up))
 }
 
 /// The context directory that holds the project's root Cargo.toml.
@@ -683,6 +758,7 @@ fn rewrite(
     names: &mut Names,
     need_workdir: bool,
     restore_workdir: Option<String>,
+    moved_up: Vec<usize>,
 ) -> Finding {
     let doc = site.doc;
     let eol = layout::eol(doc);
@@ -913,7 +989,16 @@ fn rewrite(
         first_line > 1
             && doc.trivia_at_line(first_line - 1).is_some_and(|t| t.kind == dockfix_syntax::TriviaKind::Blank)
     };
-    let mut text = at_split_prefix;
+    // Setup steps from after the source copy go first, into `chef`.
+    let mut moved_text = String::new();
+    for &k in &moved_up {
+        let idx = site.body[k];
+        let block = layout::block(doc, idx);
+        moved_text.push_str(&layout::lines_text(doc, block.clone()));
+        edits.push(layout::delete_lines(doc, block));
+    }
+    let mut text = moved_text;
+    text.push_str(&at_split_prefix);
     if !blank_before {
         text.push_str(eol);
     } else if !text.is_empty() {
@@ -967,6 +1052,17 @@ fn rewrite(
 
     let copy_label = one_line(site.ins(site.source_copy));
     let deps = site.project.dependency_count();
+    let moved_note = if moved_up.is_empty() {
+        String::new()
+    } else {
+        let l: Vec<String> = moved_up.iter().map(|&k| format!("`{}`", one_line(site.ins(k)))).collect();
+        format!(
+            " {} {} above the source copy, into `{chef}`: the cook compiles the dependencies before the sources arrive and needs what {} installs (it does not read the sources).",
+            l.join(" and "),
+            if l.len() == 1 { "moves" } else { "move" },
+            if l.len() == 1 { "it" } else { "they" }
+        )
+    };
     let vendor_note = match vendor_dirs.len() {
         0 => String::new(),
         _ => format!(
@@ -993,7 +1089,7 @@ fn rewrite(
         why.push_str(" Cargo.lock has no dependencies yet, so the cook step caches little today; it pays off with the first one.");
     }
     why.push_str(&format!(
-        " The rewrite uses cargo-chef. {chef_note}. `{planner}` copies the sources and runs `cargo chef prepare`: its recipe.json holds only the manifests and the lock file, so it stays the same until the dependencies change. `{}` copies that recipe{vendor_note} and runs `{cook_shown}`, with the build's own profile, target, features and packages so that cargo reuses what it compiled, then copies the sources and runs the original `{label0}`",
+        " The rewrite uses cargo-chef. {chef_note}.{moved_note} `{planner}` copies the sources and runs `cargo chef prepare`: its recipe.json holds only the manifests and the lock file, so it stays the same until the dependencies change. `{}` copies that recipe{vendor_note} and runs `{cook_shown}`, with the build's own profile, target, features and packages so that cargo reuses what it compiled, then copies the sources and runs the original `{label0}`",
         site.builder_name
     ));
     if site.target_mount.is_some() {

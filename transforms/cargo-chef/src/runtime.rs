@@ -488,6 +488,25 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
             None => cmds::script_commands(&text, None).into_iter().next().map(|c| c.words).unwrap_or_default(),
         };
         if let Some(call) = cargo::parse(&words).filter(|c| c.sub == Some(Sub::Run)) {
+            let build = &site.calls[0].0;
+            let same = |n: &str| call.values(n).iter().map(|w| &w.value).eq(build.values(n).iter().map(|w| &w.value));
+            if call.feature_set() != build.feature_set()
+                || call.has("no-default-features") != build.has("no-default-features")
+                || call.has("all-features") != build.has("all-features")
+                || !same("target")
+            {
+                return Err(format!(
+                    "`{}` compiles with other features or another target than the image's build, so its program is not the one the build made.",
+                    one_line(ins)
+                ));
+            }
+            if call.profile() != build.profile() {
+                conversions.push(format!(
+                    "note: `cargo run` compiled a {} build each time the container started, the runtime runs the {} binary the image builds",
+                    call.profile(),
+                    build.profile()
+                ));
+            }
             let bin = run_binary(&call, site, state(k))?;
             let loc = locs
                 .iter()
@@ -1046,7 +1065,12 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
         ex.push_str(&format!(", and {} {} there too", list_words(&r), if r.len() == 1 { "runs" } else { "run" }));
     }
     if !conversions.is_empty() {
-        ex.push_str(&format!(", and {} (the binary that `cargo run` built and started)", conversions.join(", ")));
+        let (notes, conv): (Vec<&String>, Vec<&String>) = conversions.iter().partition(|c| c.starts_with("note: "));
+        ex.push_str(&format!(
+            ", and {} (the binary `cargo run` started{})",
+            conv.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "),
+            notes.iter().map(|n| format!("; {}", &n["note: ".len()..])).collect::<String>()
+        ));
     }
     let gain = format!(
         "The image no longer carries the Rust toolchain, the sources and target/: only {runtime_image} and the program."
