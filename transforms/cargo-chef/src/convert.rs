@@ -323,7 +323,6 @@ pub fn plan(cx: &Context<'_>, stage: &Stage, opts: &Options, names: &mut Names) 
         .iter()
         .find(|c| c.from.is_none() && !c.sources.iter().all(|s| manifest_like(s)))
         .map_or(split, |c| c.pos);
-    let split_ins = &doc.instructions[body[split]];
 
     let (used, by_index) = stage_uses(doc);
     if by_index {
@@ -622,7 +621,6 @@ pub fn plan(cx: &Context<'_>, stage: &Stage, opts: &Options, names: &mut Names) 
         builder_name,
         root_default,
     };
-    let _ = split_ins;
     Some(rewrite(&site, opts, names, need_workdir, restore_workdir, moved_up))
 }
 
@@ -1125,7 +1123,6 @@ fn rewrite(
         format!("`{label0}` after `{copy_label}` recompiles every dependency on each source edit")
     };
     let message = if site.is_final { format!("{problem}, and the image ships the Rust toolchain") } else { problem };
-    let _ = quote;
     Finding::new(NAME, run.span.clone(), message).why(why).gain(gain).fix(Fix::unsafe_(title, merge_insertions(edits)))
 }
 

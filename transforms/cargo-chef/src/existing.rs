@@ -137,7 +137,7 @@ pub fn check(cx: &Context<'_>, stage: &Stage) -> Vec<Finding> {
                 "The cooked dependencies are only reused when the cook uses the build's profile, target, features and packages ({list}). Otherwise the build compiles every dependency again and the cook layer is wasted work."
             ))
             .gain("The build reuses the cooked dependencies: a source edit recompiles only the project's own crates.");
-            f = match cook_fix(cook_ins, cook_cmd, cook_call, &call) {
+            f = match cook_fix(cook_ins, cook_cmd, &call) {
                 Some(edit) => f.fix(Fix::safe("Give `cargo chef cook` the build's flags", vec![edit])),
                 None => f.fix(Fix::display_only("Give `cargo chef cook` the build's flags")),
             };
@@ -149,7 +149,7 @@ pub fn check(cx: &Context<'_>, stage: &Stage) -> Vec<Finding> {
 
 /// Rewrites the cook's arguments to mirror the build (keeping its
 /// `--recipe-path` and cook-only flags).
-fn cook_fix(ins: &dockfix_syntax::Instruction, cook: &Cmd, cook_call: &Call, build: &Call) -> Option<Edit> {
+fn cook_fix(ins: &dockfix_syntax::Instruction, cook: &Cmd, build: &Call) -> Option<Edit> {
     let pos = cook.words.iter().position(|w| w.value == "cook")?;
     let spans: Vec<_> = cook.word_spans.iter().cloned().collect::<Option<Vec<_>>>()?;
     if spans.len() != cook.words.len() || build.sub == Some(Sub::Install) {
@@ -184,7 +184,6 @@ fn cook_fix(ins: &dockfix_syntax::Instruction, cook: &Cmd, cook_call: &Call, bui
         }
         i += 1;
     }
-    let _ = cook_call;
     let start = spans[pos].end;
     let end = spans.last()?.end;
     let range = ins.source_range(start..end);

@@ -270,7 +270,7 @@ fn track_moves(c: &Cmd, cwd: &str, locs: &mut [Loc]) {
 }
 
 /// The program words of a runtime command (CMD, ENTRYPOINT, HEALTHCHECK CMD).
-fn programs(ins: &Instruction, args_text: &str, exec: Option<Vec<String>>) -> Vec<String> {
+fn programs(args_text: &str, exec: Option<Vec<String>>) -> Vec<String> {
     match exec {
         Some(words) => {
             let mut out = Vec::new();
@@ -291,13 +291,10 @@ fn programs(ins: &Instruction, args_text: &str, exec: Option<Vec<String>>) -> Ve
             }
             out
         }
-        None => {
-            let _ = ins;
-            cmds::script_commands(args_text, None)
-                .into_iter()
-                .filter_map(|c| c.words.first().map(|w| w.value.clone()))
-                .collect()
-        }
+        None => cmds::script_commands(args_text, None)
+            .into_iter()
+            .filter_map(|c| c.words.first().map(|w| w.value.clone()))
+            .collect(),
     }
 }
 
@@ -541,7 +538,7 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
         // Which programs does it run?
         let check = ins.kind != Kind::Cmd || final_entrypoint.is_none();
         if check && conversion.is_none() {
-            for p in programs(ins, &text, exec_words.clone()) {
+            for p in programs(&text, exec_words.clone()) {
                 needed_programs.push(p);
             }
         }
@@ -690,7 +687,7 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
         add(&mut pkgs, "bash", "the SHELL instruction uses it".into());
     }
     // Programs the runtime commands call.
-    let provided: Vec<String> = provided_paths(site, &entries, &replicate, &bin_copies, last_kept);
+    let provided: Vec<String> = provided_paths(site, &entries, &replicate, &bin_copies);
     for p in &needed_programs {
         if is_own(p, &locs, site) {
             continue;
@@ -1146,7 +1143,6 @@ fn provided_paths(
     entries: &[(String, bool)],
     replicate: &[usize],
     bins: &[(String, String)],
-    last_kept: usize,
 ) -> Vec<String> {
     let mut out: Vec<String> = entries.iter().map(|(e, _)| paths::join(&site.w, e)).collect();
     out.extend(bins.iter().map(|(_, to)| to.clone()));
@@ -1165,7 +1161,6 @@ fn provided_paths(
             }
         }
     }
-    let _ = last_kept;
     out
 }
 
