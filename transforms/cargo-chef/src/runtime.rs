@@ -1000,6 +1000,11 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
             },
             if site.builder.floating {
                 format!(" ({} is a moving tag; today it is built on that release)", site.base_image)
+            } else if base_uses_args(site) {
+                format!(
+                    " (for {}, the base image with the build arguments' defaults: a --build-arg that changes the release needs a matching runtime image)",
+                    site.base_image
+                )
             } else {
                 String::new()
             }
@@ -1073,6 +1078,24 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
         "The image no longer carries the Rust toolchain, the sources and target/: only {runtime_image} and the program."
     );
     Ok(RtPlan { name: rt_name, edits, explanation: ex, gain })
+}
+
+/// True when the FROM of the stage, or of a stage it is built on, names its
+/// image through a build argument.
+fn base_uses_args(site: &Site<'_, '_>) -> bool {
+    let stages = site.doc.stages();
+    let mut st = &site.stage;
+    for _ in 0..16 {
+        if st.base.contains('$') {
+            return true;
+        }
+        let base = st.base.to_ascii_lowercase();
+        match stages[..st.index].iter().rev().find(|s| s.name.as_deref() == Some(base.as_str())) {
+            Some(s) => st = s,
+            None => return false,
+        }
+    }
+    false
 }
 
 /// The RUN instructions of the stages the build stage is built on.
