@@ -882,6 +882,10 @@ fn cargo(env: &Env<'_>, i: usize, c: &Cmd) -> Option<Use> {
     if !builds {
         return None;
     }
+    // `cargo chef prepare` only reads the manifests: nothing to cache.
+    if v == "chef" && c.words.iter().any(|w| w.value == "prepare") {
+        return None;
+    }
     let mut u = Use::new("cargo", i, c);
     let net_offline = c.assigns.iter().any(|a| a.value == "CARGO_NET_OFFLINE=true")
         || env.truthy("CARGO_NET_OFFLINE").is_some_and(|v| v == "true");
