@@ -127,3 +127,40 @@ fn without_history_only_the_static_map() {
     let out = dockfix(d.path(), &["audit", "."]);
     snap("audit__static", &String::from_utf8_lossy(&out.stdout));
 }
+
+#[test]
+fn the_proposed_dockerignore_counts() {
+    // Commits that only touch a tracked log file re-run `COPY . .` and the
+    // install today; the rewrite's .dockerignore keeps *.log out, so after
+    // it they re-run nothing. With an existing .dockerignore that already
+    // has it, they re-run nothing today either.
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    git(p, &["init", "-q", "-b", "main"]);
+    std::fs::write(
+        p.join("Dockerfile"),
+        "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n",
+    )
+    .unwrap();
+    std::fs::write(p.join("requirements.txt"), "flask\n").unwrap();
+    std::fs::write(p.join("debug.log"), "0\n").unwrap();
+    git(p, &["add", "."]);
+    git(p, &["commit", "-q", "-m", "initial"]);
+    for i in 1..=4 {
+        std::fs::write(p.join("debug.log"), format!("{i}\n")).unwrap();
+        git(p, &["commit", "-q", "-am", &format!("log {i}")]);
+    }
+    let install = |v: &serde_json::Value, side: &str| -> u64 {
+        let steps = v["audits"][0][side]["steps"].as_array().unwrap().clone();
+        steps.iter().find(|s| s["is_install"] == true).unwrap()["rerun_commits"].as_u64().unwrap()
+    };
+    let out = dockfix(p, &["audit", "--format", "json", "--select", "dockerignore", "."]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(install(&v, "current"), 5, "{v}");
+    assert_eq!(install(&v, "proposed"), 1, "only the initial commit: {v}");
+
+    std::fs::write(p.join(".dockerignore"), "*.log\n").unwrap();
+    let out = dockfix(p, &["audit", "--format", "json", "--select", "dockerignore", "."]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(install(&v, "current"), 1, "{v}");
+}

@@ -88,6 +88,27 @@ fn a_correct_rewrite_verifies_and_rebuilds_less() {
 }
 
 #[test]
+fn files_the_new_dockerignore_keeps_out_are_expected() {
+    let Some(_) = engine() else { return };
+    let d = service_dir();
+    std::fs::create_dir_all(d.path().join(".git")).unwrap();
+    std::fs::write(d.path().join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
+    std::fs::create_dir_all(d.path().join("__pycache__")).unwrap();
+    std::fs::write(d.path().join("__pycache__/app.cpython-312.pyc"), "x").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_dockfix"))
+        .args(["verify", "--quiet", "--network", "host", "--format", "json", "--select", "dockerignore"])
+        .arg(d.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v[0]["verdict"], "equivalent", "{stdout}");
+    assert!(stdout.contains("/app/.git/HEAD") && stdout.contains("kept out of the build context"), "{stdout}");
+    assert!(!d.path().join(".dockerignore").exists(), "verify never touches the user's files");
+}
+
+#[test]
 fn a_cache_mount_over_an_output_directory_is_caught() {
     let Some(docker) = engine() else { return };
     let d = service_dir();

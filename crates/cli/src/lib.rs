@@ -927,7 +927,6 @@ fn audit(args: AuditArgs) -> u8 {
     let mut audits = Vec::new();
     let mut statics: Vec<(String, String, Vec<dockfix_audit::StaticEntry>)> = Vec::new();
     let mut code = 0;
-    let none = |_: &str| false;
     for unit in &units {
         let settings = match configs
             .effective(args.config.as_deref(), &unit.dockerfile)
@@ -962,6 +961,9 @@ fn audit(args: AuditArgs) -> u8 {
         else {
             continue;
         };
+        let (ignore_now, ignore_proposed) = ignore_matchers(&unit.dockerfile, &u.context, &plan.outcome.files);
+        let excluded_now = |p: &str| ignore_now.is_excluded(p);
+        let excluded_proposed = |p: &str| ignore_proposed.is_excluded(p);
         let repo = dockfix_history::Repo::discover(&u.context);
         let rel = |p: &Path, root: &Path| -> Option<String> {
             let abs = p.canonicalize().ok()?;
@@ -982,8 +984,8 @@ fn audit(args: AuditArgs) -> u8 {
                     current: &current,
                     proposed: &proposed,
                     target: u.target.as_deref(),
-                    excluded_now: &none,
-                    excluded_proposed: &none,
+                    excluded_now: &excluded_now,
+                    excluded_proposed: &excluded_proposed,
                     commits: Some(&commits),
                     timings: timings.as_ref(),
                     history: desc,
@@ -999,7 +1001,7 @@ fn audit(args: AuditArgs) -> u8 {
                     .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
                     .unwrap_or_default();
                 entries.sort();
-                let map = dockfix_audit::static_map(&current, u.target.as_deref(), &entries, &none);
+                let map = dockfix_audit::static_map(&current, u.target.as_deref(), &entries, &excluded_now);
                 statics.push((unit.dockerfile.display().to_string(), why.to_string(), map));
             }
         }
@@ -1035,4 +1037,26 @@ fn audit(args: AuditArgs) -> u8 {
         }
     }
     code
+}
+
+/// The `.dockerignore` BuildKit reads for a build (`<Dockerfile>.dockerignore`
+/// next to the Dockerfile, else the context's), as it is and as the plan
+/// leaves it.
+fn ignore_matchers(
+    dockerfile: &Path,
+    context: &Path,
+    files: &[dockfix_core::engine::FileChange],
+) -> (dockfix_dockerignore::Matcher, dockfix_dockerignore::Matcher) {
+    use dockfix_dockerignore::Matcher;
+    let own = PathBuf::from(format!("{}.dockerignore", dockerfile.display()));
+    let shared = context.join(".dockerignore");
+    let parse = |b: &[u8]| Matcher::parse(b).unwrap_or_default();
+    let planned = |p: &Path| files.iter().find(|f| f.path == p).map(|f| parse(&f.after));
+    let read = |p: &Path| std::fs::read(p).ok().map(|b| parse(&b));
+    let now = read(&own).or_else(|| read(&shared)).unwrap_or_default();
+    let proposed = planned(&own)
+        .or_else(|| if own.is_file() { read(&own) } else { None })
+        .or_else(|| planned(&shared))
+        .unwrap_or_else(|| now.clone());
+    (now, proposed)
 }

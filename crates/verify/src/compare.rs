@@ -110,7 +110,8 @@ pub struct Expected {
     /// Directories whose contents must match even then (the app: WORKDIR,
     /// the destinations of copies from the build context).
     pub protected: Vec<String>,
-    /// Image paths of files the new `.dockerignore` keeps out on purpose.
+    /// Context files (relative paths) the new `.dockerignore` keeps out on
+    /// purpose: an image path ending with one of them may be missing.
     pub excluded_by_dockerignore: BTreeSet<String>,
     /// Environment variables the rewrite may change (PATH for a venv).
     pub env_may_change: BTreeSet<String>,
@@ -243,7 +244,7 @@ pub fn compare(orig: &Facts, new: &Facts, ignore: &GlobSet, expected: &Expected)
             (None, Some(e)) if e.kind == Kind::Dir && expected.mount_points.iter().any(|m| under(m, p)) => {
                 Some("mount point of a cache mount the rewrite added (left empty in the image)".to_string())
             }
-            (Some(_), None) if expected.excluded_by_dockerignore.contains(p.as_str()) => {
+            (Some(_), None) if newly_ignored(p, &expected.excluded_by_dockerignore) => {
                 Some("kept out of the build context by the new .dockerignore".to_string())
             }
             (Some(_), None) if expected.structural && !protected => {
@@ -265,6 +266,21 @@ pub fn compare(orig: &Facts, new: &Facts, ignore: &GlobSet, expected: &Expected)
         });
     }
     out
+}
+
+/// True if image path `p` is a context file the new `.dockerignore` keeps
+/// out (`/app/.git/HEAD` for `.git/HEAD` copied to `/app`).
+fn newly_ignored(p: &str, rels: &BTreeSet<String>) -> bool {
+    let mut rest = p.trim_start_matches('/');
+    loop {
+        if rels.contains(rest) {
+            return true;
+        }
+        match rest.split_once('/') {
+            Some((_, r)) => rest = r,
+            None => return false,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -338,7 +354,10 @@ mod tests {
     fn dockerignore_exclusions_are_expected() {
         let a = facts(&[("/app/main.py", file(1)), ("/app/.git/HEAD", file(2))]);
         let b = facts(&[("/app/main.py", file(1))]);
-        let exp = Expected { excluded_by_dockerignore: ["/app/.git/HEAD".to_string()].into(), ..Expected::default() };
+        let exp = Expected { excluded_by_dockerignore: [".git/HEAD".to_string()].into(), ..Expected::default() };
         assert!(compare(&a, &b, &default_ignore(), &exp).equivalent());
+        // Another missing file is still a difference.
+        let b = facts(&[("/app/.git/HEAD", file(2))]);
+        assert!(!compare(&a, &b, &default_ignore(), &exp).equivalent());
     }
 }

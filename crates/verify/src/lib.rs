@@ -7,7 +7,7 @@ pub mod compare;
 pub mod docker;
 pub mod progress;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use dockfix_core::walk::{stage_states, Workdir};
@@ -354,7 +354,7 @@ pub fn verify(
         let expected = Expected {
             structural,
             protected: protected.clone(),
-            excluded_by_dockerignore: Default::default(),
+            excluded_by_dockerignore: newly_ignored(&ctx_abs, &df_abs, &input.other_files),
             env_may_change: if structural { ["PATH".to_string()].into() } else { Default::default() },
             rewritten_names: std::iter::once(&svc.dockerfile)
                 .chain(input.other_files.iter().map(|(p, _)| p))
@@ -461,3 +461,49 @@ pub fn render_text(r: &Report) -> String {
 
 /// Options that map to service build settings (for callers).
 pub type BuildArgs = BTreeMap<String, String>;
+
+/// Context files (relative paths) that the rewrite's `.dockerignore` keeps
+/// out and the original one let in: the image may lack them on purpose.
+/// BuildKit reads `<Dockerfile>.dockerignore` next to the Dockerfile when
+/// there is one, else `.dockerignore` at the context root.
+fn newly_ignored(ctx: &Path, dockerfile: &Path, other_files: &[(PathBuf, Vec<u8>)]) -> BTreeSet<String> {
+    use dockfix_dockerignore::Matcher;
+    let own = PathBuf::from(format!("{}.dockerignore", dockerfile.display()));
+    let path = if own.is_file() { own } else { ctx.join(".dockerignore") };
+    // Paths of files that may not exist yet: canonical parent + name.
+    let abs = |p: &Path| -> PathBuf {
+        p.canonicalize().unwrap_or_else(|_| match (p.parent(), p.file_name()) {
+            (Some(d), Some(n)) => d.canonicalize().map(|d| d.join(n)).unwrap_or_else(|_| p.to_path_buf()),
+            _ => p.to_path_buf(),
+        })
+    };
+    let want = abs(&path);
+    let same = |p: &Path| abs(p) == want;
+    let Some((_, new_bytes)) = other_files.iter().find(|(p, _)| same(p)) else {
+        return BTreeSet::new();
+    };
+    let old = std::fs::read(&path).ok().and_then(|b| Matcher::parse(&b).ok()).unwrap_or_default();
+    let Ok(new) = Matcher::parse(new_bytes) else { return BTreeSet::new() };
+    let mut out = BTreeSet::new();
+    let mut stack = vec![PathBuf::new()];
+    let mut seen = 0usize;
+    while let Some(rel) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(ctx.join(&rel)) else { continue };
+        for e in rd.flatten() {
+            seen += 1;
+            if seen > 200_000 {
+                return out;
+            }
+            let r = rel.join(e.file_name());
+            let rs = r.to_string_lossy().replace('\\', "/");
+            let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+            if new.is_excluded(&rs) && !old.is_excluded(&rs) {
+                out.insert(rs);
+            }
+            if is_dir {
+                stack.push(r);
+            }
+        }
+    }
+    out
+}
