@@ -102,3 +102,45 @@ fn contexts_that_disagree_leave_the_file_alone() {
     assert!(!stdout.contains("+++ b/docker/python.Dockerfile"), "{stdout}");
     assert!(stdout.contains("rewrites differ between the build contexts"), "{stdout}");
 }
+
+#[test]
+fn two_dockerfiles_sharing_a_context_get_their_own_ignore_files() {
+    // Two services built from the same context with Dockerfiles of their
+    // own: one apply, and nothing is left to do.
+    let d = tempfile::tempdir().unwrap();
+    let w = |p: &str, c: &str| {
+        let path = d.path().join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, c).unwrap();
+    };
+    w(
+        "compose.yaml",
+        "services:\n  api:\n    build:\n      context: .\n      dockerfile: api/Dockerfile\n  worker:\n    build:\n      context: .\n      dockerfile: worker/Dockerfile\n",
+    );
+    w("api/Dockerfile", "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nCMD [\"python\", \"api.py\"]\n");
+    w("worker/Dockerfile", "FROM python:3.12-slim\nWORKDIR /app\nCOPY . .\nCMD [\"python\", \"worker.py\"]\n");
+    w("api.py", "print(1)\n");
+    w("worker.py", "print(2)\n");
+    w(".git/HEAD", "ref: refs/heads/main\n");
+    w("__pycache__/api.cpython-312.pyc", "x");
+    let mut runs = 0;
+    loop {
+        let out = dockfix(d.path(), &["apply", "--select", "dockerignore", "."]);
+        assert_eq!(out.status.code(), Some(0), "{}{}", text(&out.stdout), text(&out.stderr));
+        runs += 1;
+        let check = dockfix(d.path(), &["--dry-run", "--select", "dockerignore", "."]);
+        if check.status.code() == Some(0) {
+            break;
+        }
+        assert!(runs < 3, "no convergence: {}", text(&check.stdout));
+    }
+    // Each Dockerfile outside the context root gets an ignore file of its
+    // own (BuildKit reads <Dockerfile>.dockerignore first), so they do not
+    // fight over the context's .dockerignore.
+    assert_eq!(runs, 1);
+    for f in ["api/Dockerfile.dockerignore", "worker/Dockerfile.dockerignore"] {
+        let ignore = std::fs::read_to_string(d.path().join(f)).unwrap();
+        assert!(ignore.contains(".git") && ignore.contains("__pycache__"), "{ignore}");
+    }
+    assert!(!d.path().join(".dockerignore").exists());
+}

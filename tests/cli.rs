@@ -151,3 +151,19 @@ fn explain_and_passes() {
     let out = dockfix(d.path(), &["explain", "nope"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn apply_names_the_files_it_writes() {
+    // Only the .dockerignore changes: apply says it created that file for
+    // the Dockerfile, and does not claim the Dockerfile was rewritten.
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("Dockerfile"), "FROM alpine\nCOPY . /app\n").unwrap();
+    std::fs::create_dir_all(d.path().join(".git")).unwrap();
+    std::fs::write(d.path().join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
+    let out = dockfix(d.path(), &["apply", "--select", "dockerignore", "."]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("created ./.dockerignore (for Dockerfile)"), "{stdout}");
+    assert!(!stdout.contains("fixed"), "{stdout}");
+    assert_eq!(std::fs::read_to_string(d.path().join("Dockerfile")).unwrap(), "FROM alpine\nCOPY . /app\n");
+}

@@ -161,6 +161,13 @@ fn run_case(pass: &str, case: &str, dir: &Path) -> Result<(), Failed> {
     for fc in &mut plan.outcome.files {
         fc.path = fc.path.strip_prefix(&work).map(Path::to_path_buf).unwrap_or(fc.path.clone());
     }
+    for r in &mut plan.outcome.findings {
+        for e in r.finding.fix.iter_mut().flat_map(|f| f.edits.iter_mut()) {
+            if let dockfix_core::fix::Target::File(p) = &mut e.target {
+                *p = p.strip_prefix(&work).map(Path::to_path_buf).unwrap_or(p.clone());
+            }
+        }
+    }
     let mut buf = anstream::StripStream::new(Vec::new());
     render::dry_run(&mut buf, &plan).map_err(|e| e.to_string())?;
     let mut snap = String::from_utf8_lossy(&buf.into_inner()).into_owned();

@@ -463,6 +463,7 @@ fn run(mode: RunMode, args: RunArgs) -> u8 {
             Err(e) => errors.push(e),
         }
     }
+    let held_back = hold_back_shared_files(&mut plans);
     for f in units.iter().map(|u| u.dockerfile.as_path()).chain(composes.iter().map(|c| c.path.as_path())) {
         if let Ok(s) = settings_of(f) {
             for p in s.passes {
@@ -477,6 +478,9 @@ fn run(mode: RunMode, args: RunArgs) -> u8 {
     let mut stderr = anstream::stderr();
     for e in &errors {
         let _ = writeln!(stderr, "error: {e}");
+    }
+    for h in &held_back {
+        let _ = writeln!(stderr, "warning: {h}");
     }
     if units.is_empty() && composes.is_empty() && !args.quiet {
         let _ = writeln!(stderr, "warning: no Dockerfiles found");
@@ -515,16 +519,13 @@ fn run(mode: RunMode, args: RunArgs) -> u8 {
                     if !args.quiet && args.format == Format::Text {
                         let mut names = applied.clone();
                         names.dedup();
-                        let _ = writeln!(
-                            out,
-                            "fixed {} ({}: {})",
-                            p.path.display(),
-                            plural(applied.len(), "fix", "fixes"),
-                            names.join(", ")
-                        );
+                        let what = format!("{}: {}", plural(applied.len(), "fix", "fixes"), names.join(", "));
+                        if p.outcome.source != p.outcome.fixed {
+                            let _ = writeln!(out, "fixed {} ({what})", p.path.display());
+                        }
                         for fc in &p.outcome.files {
                             let verb = if fc.before.is_some() { "updated" } else { "created" };
-                            let _ = writeln!(out, "{verb} {}", fc.path.display());
+                            let _ = writeln!(out, "{verb} {} (for {})", fc.path.display(), p.path.display());
                         }
                     }
                 }
@@ -1059,4 +1060,80 @@ fn ignore_matchers(
         .or_else(|| planned(&shared))
         .unwrap_or_else(|| now.clone());
     (now, proposed)
+}
+
+/// Two plans that change the same other file (two Dockerfiles built from
+/// one context, both extending its `.dockerignore`) would overwrite each
+/// other. The first plan's change is kept; later different changes to that
+/// file are held back, with a warning: the next run plans them against the
+/// file as the first left it.
+fn hold_back_shared_files(plans: &mut [(FilePlan, Vec<String>)]) -> Vec<String> {
+    let mut owner: std::collections::BTreeMap<PathBuf, (PathBuf, Vec<u8>)> = Default::default();
+    let mut notes = Vec::new();
+    for (p, _) in plans.iter_mut() {
+        let path = p.path.clone();
+        p.outcome.files.retain(|fc| match owner.get(&fc.path) {
+            None => {
+                owner.insert(fc.path.clone(), (path.clone(), fc.after.clone()));
+                true
+            }
+            Some((_, after)) if *after == fc.after => false,
+            Some((first, _)) => {
+                notes.push(format!(
+                    "{}: its change to {} is held back: {} changes that file too; run dockfix again to plan it on top",
+                    path.display(),
+                    fc.path.display(),
+                    first.display()
+                ));
+                false
+            }
+        });
+    }
+    notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(path: &str, files: &[(&str, &str)]) -> (FilePlan, Vec<String>) {
+        let outcome = dockfix_core::engine::Outcome {
+            source: b"FROM a\n".to_vec(),
+            fixed: b"FROM a\n".to_vec(),
+            findings: Vec::new(),
+            files: files
+                .iter()
+                .map(|(p, a)| dockfix_core::engine::FileChange {
+                    path: PathBuf::from(p),
+                    before: None,
+                    after: a.as_bytes().to_vec(),
+                })
+                .collect(),
+            dropped: Vec::new(),
+            rounds: 1,
+            converged: true,
+            unused_suppressions: Vec::new(),
+        };
+        (
+            FilePlan { path: PathBuf::from(path), service: dockfix_core::Service::for_dockerfile(path), outcome },
+            Vec::new(),
+        )
+    }
+
+    #[test]
+    fn a_file_two_plans_change_is_written_once() {
+        let mut plans = vec![
+            plan("c/Dockerfile", &[("c/.dockerignore", ".git\n")]),
+            plan("c/other/Dockerfile", &[("c/.dockerignore", ".git\n")]),
+            plan("c/third/Dockerfile", &[("c/.dockerignore", ".git\nnode_modules\n"), ("c/x", "y")]),
+        ];
+        let notes = hold_back_shared_files(&mut plans);
+        assert_eq!(plans[0].0.outcome.files.len(), 1);
+        // The same change: written once, no warning.
+        assert!(plans[1].0.outcome.files.is_empty());
+        // A different one: held back, with a warning; other files stay.
+        assert_eq!(plans[2].0.outcome.files.len(), 1);
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("c/third/Dockerfile") && notes[0].contains("run dockfix again"), "{notes:?}");
+    }
 }

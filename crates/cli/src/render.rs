@@ -79,9 +79,12 @@ pub fn file_diff(
 ) -> io::Result<()> {
     let (old, new) = (lossy(before), lossy(after));
     let diff = TextDiff::from_lines(&old, &new);
-    let a = if created { "/dev/null".to_string() } else { format!("a/{}", display.display()) };
+    // `a/tmp/x`, not `a//tmp/x`, for absolute paths.
+    let shown = display.display().to_string();
+    let shown = shown.trim_start_matches('/');
+    let a = if created { "/dev/null".to_string() } else { format!("a/{shown}") };
     writeln!(w, "{}", paint(BOLD, &format!("--- {a}")))?;
-    writeln!(w, "{}", paint(BOLD, &format!("+++ b/{}", display.display())))?;
+    writeln!(w, "{}", paint(BOLD, &format!("+++ b/{shown}")))?;
     let udiff = diff.unified_diff();
     let mut udiff = udiff;
     udiff.context_radius(3);
@@ -126,12 +129,21 @@ pub fn dry_run(w: &mut dyn Write, plan: &FilePlan) -> io::Result<()> {
         file_diff(w, &plan.path, &o.source, &o.fixed, &o.findings, &mut explained, false)?;
     }
     for fc in &o.files {
+        // The findings whose fixes write this file explain its diff, above it.
+        for (i, r) in o.findings.iter().enumerate() {
+            let edits_it = r.finding.fix.as_ref().is_some_and(|f| {
+                f.edits.iter().any(|e| matches!(&e.target, dockfix_core::fix::Target::File(p) if *p == fc.path))
+            });
+            if r.applied && edits_it && explained.insert(i) {
+                finding_block(w, &plan.path, r, true)?;
+            }
+        }
         file_diff(
             w,
             &fc.path,
             fc.before.as_deref().unwrap_or_default(),
             &fc.after,
-            &o.findings,
+            &[],
             &mut explained,
             fc.before.is_none(),
         )?;
