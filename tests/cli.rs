@@ -167,3 +167,116 @@ fn apply_names_the_files_it_writes() {
     assert!(!stdout.contains("fixed"), "{stdout}");
     assert_eq!(std::fs::read_to_string(d.path().join("Dockerfile")).unwrap(), "FROM alpine\nCOPY . /app\n");
 }
+
+#[test]
+fn files_that_cannot_be_rewritten_safely_are_named_and_left_alone() {
+    let d = tempfile::tempdir().unwrap();
+    let p = d.path();
+    let src = "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n";
+    for s in ["latin1", "readonly", "linked", "ok"] {
+        std::fs::create_dir_all(p.join(s)).unwrap();
+        std::fs::write(p.join(s).join("requirements.txt"), "flask\n").unwrap();
+    }
+    // Not UTF-8: named with the line and column of the first bad byte.
+    let mut latin1 = src.as_bytes().to_vec();
+    latin1.extend_from_slice(b"# caf\xe9\n");
+    std::fs::write(p.join("latin1/Dockerfile"), &latin1).unwrap();
+    // Read-only.
+    std::fs::write(p.join("readonly/Dockerfile"), src).unwrap();
+    let mut perms = std::fs::metadata(p.join("readonly/Dockerfile")).unwrap().permissions();
+    perms.set_readonly(true);
+    std::fs::set_permissions(p.join("readonly/Dockerfile"), perms).unwrap();
+    // A symbolic link to a Dockerfile elsewhere in the tree.
+    std::fs::write(p.join("linked/real.Dockerfile"), src).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("real.Dockerfile", p.join("linked/Dockerfile")).unwrap();
+    std::fs::write(p.join("ok/Dockerfile"), src).unwrap();
+
+    let out = dockfix(
+        p,
+        &[
+            "apply",
+            "--select",
+            "reorder",
+            "latin1/Dockerfile",
+            "readonly/Dockerfile",
+            "linked/Dockerfile",
+            "ok/Dockerfile",
+        ],
+    );
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("latin1/Dockerfile:5:6: not valid UTF-8 (byte 0xe9)"), "{err}");
+    assert!(err.contains("readonly/Dockerfile: is read-only"), "{err}");
+    assert_eq!(std::fs::read(p.join("latin1/Dockerfile")).unwrap(), latin1);
+    assert_eq!(std::fs::read_to_string(p.join("readonly/Dockerfile")).unwrap(), src);
+    #[cfg(unix)]
+    {
+        assert!(err.contains("linked/Dockerfile: is a symbolic link"), "{err}");
+        assert_eq!(std::fs::read_to_string(p.join("linked/real.Dockerfile")).unwrap(), src);
+        assert!(std::fs::symlink_metadata(p.join("linked/Dockerfile")).unwrap().file_type().is_symlink());
+    }
+    // The rest of the batch goes on.
+    assert_ne!(std::fs::read_to_string(p.join("ok/Dockerfile")).unwrap(), src);
+    // Asked to, dockfix writes the link's target (inside the given paths) and keeps the link.
+    #[cfg(unix)]
+    {
+        let out = dockfix(p, &["apply", "--select", "reorder", "--follow-symlinks", "linked"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        assert_ne!(std::fs::read_to_string(p.join("linked/real.Dockerfile")).unwrap(), src);
+        assert!(std::fs::symlink_metadata(p.join("linked/Dockerfile")).unwrap().file_type().is_symlink());
+    }
+    // No temporary file anywhere.
+    let leftovers: Vec<_> = walk(p).into_iter().filter(|f| f.contains(".dockfix-")).collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if e.file_type().unwrap().is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p.display().to_string());
+        }
+    }
+    out
+}
+
+#[cfg(unix)]
+#[test]
+fn an_interrupted_apply_leaves_no_temporary_files() {
+    // Many services, SIGINT while writing: whatever was written is whole,
+    // and no .dockfix-*.tmp stays behind.
+    let d = tempfile::tempdir().unwrap();
+    let src = "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r requirements.txt\n";
+    for i in 0..1500 {
+        let s = d.path().join(format!("svc{i:04}"));
+        std::fs::create_dir_all(&s).unwrap();
+        std::fs::write(s.join("Dockerfile"), src).unwrap();
+        std::fs::write(s.join("requirements.txt"), "flask\n").unwrap();
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dockfix"))
+        .args(["apply", "--quiet", "--select", "reorder", "."])
+        .current_dir(d.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Interrupt once the first files are written.
+    let first = d.path().join("svc0000/Dockerfile");
+    let t = std::time::Instant::now();
+    while std::fs::read_to_string(&first).unwrap() == src && t.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    let status = child.wait().unwrap();
+    assert!(status.code() == Some(130) || status.success(), "{status:?}");
+    let files = walk(d.path());
+    assert!(files.iter().all(|f| !f.contains(".dockfix-")), "temporary files left");
+    for f in files.iter().filter(|f| f.ends_with("Dockerfile")) {
+        let t = std::fs::read_to_string(f).unwrap();
+        assert!(t == src || t.contains("COPY requirements.txt"), "{f} is half-written: {t:?}");
+    }
+}

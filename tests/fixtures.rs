@@ -222,17 +222,7 @@ fn run_case(pass: &str, case: &str, dir: &Path) -> Result<(), Failed> {
 /// ranges. (A line diff cannot tell this when a move swaps two blocks of
 /// the same size: it may report the block that stayed as the one that moved.)
 fn untouched_lines_kept(before: &str, after: &str, edit_lines: &[std::ops::Range<usize>]) -> Result<(), Failed> {
-    let mut out = after.lines().enumerate();
-    for (i, line) in before.lines().enumerate() {
-        let n = i + 1;
-        if edit_lines.iter().any(|l| l.contains(&n)) {
-            continue;
-        }
-        if !out.any(|(_, o)| o == line) {
-            return Err(format!("line {n} changed outside every edit ({edit_lines:?}): {line:?}").into());
-        }
-    }
-    Ok(())
+    dockfix_cli::invariants::untouched_lines_kept(before, after, edit_lines).map_err(Failed::from)
 }
 
 fn harness_self_test() -> Result<(), Failed> {

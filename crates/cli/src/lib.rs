@@ -5,8 +5,10 @@
 //! parsed, a bad option or config). A file that fails never stops the others.
 
 pub mod batch;
+pub mod corpus;
 pub mod discover;
 pub mod formats;
+pub mod invariants;
 pub mod plan;
 pub mod registry;
 pub mod render;
@@ -85,6 +87,12 @@ enum DebugCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Run the whole pipeline over every Dockerfile under the directories,
+    /// check its invariants, and print counts (exit 1 on an invariant error)
+    Corpus {
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -145,6 +153,10 @@ struct RunArgs {
     /// Compose file(s) to read services from (like `docker compose -f`); repeatable
     #[arg(short = 'f', long = "compose-file", value_name = "FILE")]
     compose_files: Vec<PathBuf>,
+    /// apply: write through a Dockerfile (or .dockerignore) that is a symbolic
+    /// link, to its target, when the target is inside the given paths
+    #[arg(long)]
+    follow_symlinks: bool,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -260,6 +272,13 @@ pub fn main() -> ExitCode {
             }
         },
         Some(Command::Debug(DebugCommand::Parse { files })) => debug_parse(&files),
+        Some(Command::Debug(DebugCommand::Corpus { dirs })) => {
+            let files = corpus::files(&dirs);
+            let counts = corpus::run(&files);
+            let root = dirs.first().cloned().unwrap_or_default();
+            print!("{}", corpus::text(&counts, &root));
+            u8::from(!counts.errors.is_empty())
+        }
     };
     ExitCode::from(code)
 }
@@ -506,11 +525,14 @@ fn run(mode: RunMode, args: RunArgs) -> u8 {
         // Write first, then report like the other modes.
         let mut changed = 0;
         let mut fixes = 0;
+        write::clean_up_on_interrupt();
+        let roots: Vec<PathBuf> = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
+        let links = if args.follow_symlinks { write::Links::FollowWithin(&roots) } else { write::Links::Refuse };
         for (p, _) in &plans {
             if !p.outcome.changed() {
                 continue;
             }
-            match write_plan(p) {
+            match write_plan(p, links) {
                 Ok(()) => {
                     changed += 1;
                     let applied: Vec<&str> =
@@ -657,13 +679,13 @@ fn summary(
     let _ = writeln!(w, "{line}");
 }
 
-fn write_plan(p: &FilePlan) -> std::io::Result<()> {
+fn write_plan(p: &FilePlan, links: write::Links<'_>) -> std::io::Result<()> {
     // Other files first: a Dockerfile is only rewritten when what it relies on is in place.
     for fc in &p.outcome.files {
-        write::write_atomic(&fc.path, &fc.after)?;
+        write::write_atomic(&write::target(&fc.path, links)?, &fc.after)?;
     }
     if p.outcome.source != p.outcome.fixed {
-        write::write_atomic(&p.path, &p.outcome.fixed)?;
+        write::write_atomic(&write::target(&p.path, links)?, &p.outcome.fixed)?;
     }
     Ok(())
 }
@@ -762,6 +784,7 @@ fn verify(args: VerifyArgs) -> u8 {
         config: args.config.clone(),
         warn_unused_suppressions: false,
         compose_files: Vec::new(),
+        follow_symlinks: false,
     };
     let mut configs = Configs::default();
     let mut reports = Vec::new();
@@ -922,6 +945,7 @@ fn audit(args: AuditArgs) -> u8 {
         config: args.config.clone(),
         warn_unused_suppressions: false,
         compose_files: Vec::new(),
+        follow_symlinks: false,
     };
     let units = batch::units(&found.dockerfiles, &composes);
     let mut configs = Configs::default();

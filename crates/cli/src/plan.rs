@@ -51,6 +51,22 @@ pub fn plan_service(service: Service, path: &Path, settings: &Settings) -> Resul
         column: None,
         message: format!("cannot read: {e}"),
     })?;
+    if let Err(e) = std::str::from_utf8(&source) {
+        // Edits are text: a file that is not UTF-8 could come back with
+        // replacement characters, so it is not touched.
+        let at = e.valid_up_to();
+        let line = source[..at].iter().filter(|b| **b == b'\n').count() + 1;
+        let column = at - source[..at].iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1) + 1;
+        return Err(FileError {
+            path: path.to_path_buf(),
+            line: Some(line),
+            column: Some(column),
+            message: format!(
+                "not valid UTF-8 (byte 0x{:02x}); dockfix rewrites UTF-8 text only (file left untouched)",
+                source[at]
+            ),
+        });
+    }
     let engine = Engine::new(settings.passes.clone());
     let outcome =
         engine.run(&service, &RealFs, &settings.options, None, &source, settings.mode).map_err(|e: EngineError| {

@@ -131,6 +131,14 @@ pub(crate) fn validate(ins: &Instruction) -> Option<String> {
     if let Err(e) = check_flags(ins) {
         return Some(e);
     }
+    // BuildKit's instruction layer (parseCopy/parseAdd): a source and a
+    // destination at least (`<<EOF` is an argument like any source).
+    if matches!(ins.kind, Kind::Copy | Kind::Add) && ins.args.len() < 2 {
+        let kw = ins.keyword.to_ascii_uppercase();
+        return Some(format!(
+            "{kw} requires at least two arguments, but only one was provided. Destination could not be determined"
+        ));
+    }
     if ins.kind == Kind::Onbuild {
         if let Some(sub) = &ins.sub {
             match sub.keyword.to_ascii_uppercase().as_str() {
