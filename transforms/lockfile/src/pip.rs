@@ -371,7 +371,9 @@ fn project_install(scan: &mut Scan<'_>, at: &At<'_>, proj: &ProjectArg) {
     match lock_candidate(scan, &dir) {
         Some((lock, evidence)) => insert_lock(scan, at, proj, &pdir, &dir, &meta, &lock, &evidence, &deps),
         None => {
-            if !scan.reported.insert((at.site.stage.index, "pip", dir.clone())) {
+            // Constraint files pin what the install resolves: a lock of sorts.
+            let constrained = !py.p.values(CONSTRAINT_FLAGS).is_empty();
+            if constrained || !scan.reported.insert((at.site.stage.index, "pip", dir.clone())) {
                 return;
             }
             let has_req = scan.view.is_file(&join(&dir, "requirements.txt"));
@@ -513,10 +515,12 @@ fn insert_lock(
     let doc = scan.doc;
     let site = at.site;
     let label = at.label();
-    // `reorder` splits `pip install .` after a broad copy when requirements.lock
-    // or requirements.txt is there: leave that case to it.
+    // `reorder` splits `pip install .` after a broad copy when the command
+    // names requirement or constraint files, or requirements.lock or
+    // requirements.txt is there: leave those to it.
     let broad = meta.source != meta.file && !meta.source.contains(['*', '?', '[']);
-    if broad && ["requirements.lock", "requirements.txt"].iter().any(|f| scan.view.is_file(&join(dir, f))) {
+    let named = !at.py.p.values(REQ_FLAGS).is_empty() || !at.py.p.values(CONSTRAINT_FLAGS).is_empty();
+    if broad && (named || ["requirements.lock", "requirements.txt"].iter().any(|f| scan.view.is_file(&join(dir, f)))) {
         return;
     }
     let refuse = |why: String| {
