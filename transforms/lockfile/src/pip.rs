@@ -109,15 +109,21 @@ fn requirements_install(scan: &mut Scan<'_>, at: &At<'_>) {
             return;
         }
         let label = at.label();
-        let lock =
-            ["uv.lock", "poetry.lock", "pdm.lock"].into_iter().map(|l| join(&dir, l)).find(|l| scan.view.is_file(l));
+        let lock = [
+            ("uv.lock", "uv export --frozen --no-dev --no-emit-project -o requirements.lock"),
+            ("poetry.lock", "poetry export -o requirements.lock"),
+            ("pdm.lock", "pdm export --prod -o requirements.lock"),
+        ]
+        .into_iter()
+        .map(|(l, cmd)| (join(&dir, l), cmd))
+        .find(|(l, _)| scan.view.is_file(l));
         let (message, why, fix) = match lock {
-            Some(l) => (
+            Some((l, export)) => (
                 format!("`{label}` resolves pyproject.toml again and ignores {l}"),
                 format!(
-                    "`-r pyproject.toml` installs the dependencies pyproject.toml declares, resolved from the index on every build of this step; {l} pins them, but pip does not read it. Export the lock to a requirements file (`uv export --frozen --no-hashes -o requirements.lock`, `poetry export -o requirements.lock`, `pdm export -o requirements.lock`), commit it and install `-r requirements.lock`."
+                    "`-r pyproject.toml` installs the dependencies pyproject.toml declares, resolved from the index on every build of this step; {l} pins them, but this install does not read it. Export the lock to a requirements file (`{export}`), commit it and install `-r requirements.lock`."
                 ),
-                Fix::display_only(format!("Export {l} to requirements.lock and install that")),
+                Fix::display_only(format!("Export {l} with `{export}` and install requirements.lock")),
             ),
             None => (
                 format!("`{label}` resolves the dependencies on every build: there is no lockfile"),
@@ -403,7 +409,15 @@ fn no_deps(scan: &mut Scan<'_>, at: &At<'_>, deps: &Result<Vec<Requirement>, Str
     }
     let fix_edit = at.insert_after_word(at.py.verb, "--no-deps").filter(|_| at.editable());
     let (safe, note) = match coverage(deps, inst) {
-        Coverage::Covered(n) => (true, format!("{files} {}, at versions it accepts, so pip has nothing left to install for them.", pins_all(n))),
+        Coverage::Covered(n) => {
+            let verb = pins_all(n);
+            let verb = if inst.files.len() > 1 {
+                verb.replacen("pins", "pin", 1)
+            } else {
+                verb
+            };
+            (true, format!("{files} {verb}, at versions it accepts, so pip has nothing left to install for them."))
+        }
         Coverage::Unverified(why) => (
             false,
             format!("The fix is unsafe: dockfix cannot show that {files} covers every dependency of the project ({why}); if it does not, the image lacks what it leaves out."),
