@@ -31,10 +31,43 @@ struct File {
 
 pub fn check(scan: &mut Scan<'_>, site: &RunSite<'_>) {
     let run = site.run;
-    if !run.editable || run.json || run.compound || run.cmds.len() != 1 {
+    if !run.editable || run.json || run.compound || run.cmds.is_empty() {
         return;
     }
-    let cmd = &run.cmds[0];
+    // The install is the last command; what comes before it (`pip install
+    // --upgrade pip &&`) only installs named packages, and goes with the
+    // first layer.
+    let pc = run.cmds.len() - 1;
+    let cmd = &run.cmds[pc];
+    let setup_only = run.cmds[..pc].iter().all(|c| {
+        c.before.is_none_or(|op| op == dockfix_syntax::shell::Op::And)
+            && python::classify(c, site.state).is_some_and(|p| {
+                p.tool == Tool::Pip
+                    && p.verb_name == "install"
+                    && python::pip_project(&p).is_none()
+                    && !p.p.has(&[
+                        "-r",
+                        "--requirement",
+                        "--requirements",
+                        "-c",
+                        "--constraint",
+                        "--constraints",
+                        "-e",
+                        "--editable",
+                    ])
+            })
+    });
+    if !setup_only || (pc > 0 && cmd.before != Some(dockfix_syntax::shell::Op::And)) {
+        return;
+    }
+    let prefix: Vec<String> = run.cmds[..pc]
+        .iter()
+        .map(|c| {
+            let mut p: Vec<String> = c.assigns.iter().map(|(k, v)| format!("{k}={}", layout::quote_arg(v))).collect();
+            p.extend(c.raw.iter().cloned());
+            p.join(" ")
+        })
+        .collect();
     let Some(py) = python::classify(cmd, site.state) else { return };
     if py.tool != Tool::Pip || py.verb_name != "install" || python::pip_project(&py).is_some() || py.args().count() > 0
     {
@@ -216,6 +249,9 @@ pub fn check(scan: &mut Scan<'_>, site: &RunSite<'_>) {
         parts.extend(cmd.raw.iter().enumerate().filter(|(i, _)| !drop.contains(i)).map(|(_, w)| w.clone()));
         let mut w = vec![keyword(doc, Kind::Run)];
         w.extend(site.ins.flags.iter().map(|fl| site.ins.text_of(&fl.span).to_string()));
+        if n == 0 {
+            w.extend(prefix.iter().map(|c| format!("{c} &&")));
+        }
         w.push(parts.join(" "));
         lines.push(w.join(" "));
     }
@@ -224,6 +260,11 @@ pub fn check(scan: &mut Scan<'_>, site: &RunSite<'_>) {
     let text: String = lines.iter().map(|l| format!("{ind}{l}{eol}")).collect();
     let mut edits = vec![Edit::insert(p_ins.lines.start, text)];
 
+    // The setup commands moved to the first layer.
+    if pc > 0 {
+        let (Some(first), Some(install)) = (run.cmds[0].spans.first(), cmd.spans.first()) else { return };
+        edits.push(Edit::delete(first.start..install.start));
+    }
     // The install keeps the last file only.
     for f in files.iter().filter(|f| f.opt != files[last].opt) {
         let (Some(prev), Some(end)) = (cmd.spans.get(f.opt.wrapping_sub(1)), cmd.spans.get(f.value)) else { return };
