@@ -332,6 +332,8 @@ fn project_install(scan: &mut Scan<'_>, at: &At<'_>, proj: &ProjectArg) {
     let env = target_env(at.cmd, py, at.site.state);
     let mut inst = Installed::default();
     let mut own_files: Vec<String> = Vec::new();
+    // Requirement files installed into another environment.
+    let mut elsewhere: Vec<String> = Vec::new();
     for (i, state) in
         at.site.chain.before(at.site.idx).iter().chain(std::iter::once(&(at.site.idx, at.site.state.clone())))
     {
@@ -344,12 +346,16 @@ fn project_install(scan: &mut Scan<'_>, at: &At<'_>, proj: &ProjectArg) {
                 continue;
             }
             let this = here && k == at.c;
-            if !this && (python::pip_project(&p).is_some() || target_env(cmd, &p, state) != env) {
+            if !this && python::pip_project(&p).is_some() {
                 continue;
             }
             let site_at = At { site: at.site, c: k, cmd, py: p.clone() };
             let mut one = Installed::default();
             if read_files(scan, &site_at, cmd, &p, &mut one).is_none() {
+                continue;
+            }
+            if !this && target_env(cmd, &p, state) != env {
+                elsewhere.extend(one.files);
                 continue;
             }
             if this {
@@ -375,6 +381,9 @@ fn project_install(scan: &mut Scan<'_>, at: &At<'_>, proj: &ProjectArg) {
         return;
     }
     match lock_candidate(scan, &dir) {
+        // Installed already, into another environment (`--user`, a venv):
+        // dockfix cannot tell which one the project's install sees.
+        Some((lock, _)) if elsewhere.contains(&lock) => {}
         Some((lock, evidence)) => insert_lock(scan, at, proj, &pdir, &dir, &meta, &lock, &evidence, &deps),
         None => {
             // Constraint files pin what the install resolves: a lock of sorts.
