@@ -7,7 +7,10 @@
 //! - no line outside the edits' ranges changed.
 //!
 //! A case may hold a `dockfix.toml` with `[pass-name]` option tables and
-//! `unsafe-fixes = false` (unsafe fixes are on by default in fixtures).
+//! `unsafe-fixes = false` (unsafe fixes are on by default in fixtures), and
+//! a `.git-history`: one line per commit, oldest first, naming the files it
+//! changed; the case then runs in a git repository with that history (the
+//! files keep the fixture's content, uncommitted).
 //!
 //! A case may also hold a `tree.txt` describing files too big (or too
 //! awkward, like `.git/`) to commit: one `path size` per line (`size` in
@@ -135,11 +138,50 @@ fn settings(pass: &str, dir: &Path) -> Settings {
     Settings { passes, mode: Mode { unsafe_fixes }, options }
 }
 
+/// Builds a git repository in `work` whose commits change the files each
+/// line of `.git-history` names, then puts the fixture's files back.
+fn build_history(work: &Path, fixture: &Path) -> Result<(), Failed> {
+    let Ok(script) = std::fs::read_to_string(work.join(".git-history")) else { return Ok(()) };
+    let git = |args: &[&str]| -> Result<(), Failed> {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(work)
+            .env("GIT_AUTHOR_NAME", "fixture")
+            .env("GIT_AUTHOR_EMAIL", "fixture@example.com")
+            .env("GIT_COMMITTER_NAME", "fixture")
+            .env("GIT_COMMITTER_EMAIL", "fixture@example.com")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("HOME", work)
+            .output()
+            .map_err(|e| format!("git {args:?}: {e} (these fixtures need git)"))?;
+        if !out.status.success() {
+            return Err(format!("git {args:?}: {}", String::from_utf8_lossy(&out.stderr)).into());
+        }
+        Ok(())
+    };
+    git(&["init", "-q", "-b", "main"])?;
+    let commits: Vec<&str> = script.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
+    for (n, line) in commits.iter().enumerate() {
+        for f in line.split_whitespace() {
+            let p = work.join(f);
+            if let Some(d) = p.parent() {
+                std::fs::create_dir_all(d).map_err(|e| e.to_string())?;
+            }
+            std::fs::write(&p, format!("# revision {n}\n")).map_err(|e| e.to_string())?;
+            git(&["add", f])?;
+        }
+        git(&["commit", "-q", "-m", &format!("change {line}")])?;
+    }
+    copy_dir(fixture, work);
+    Ok(())
+}
+
 fn run_case(pass: &str, case: &str, dir: &Path) -> Result<(), Failed> {
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let work = tmp.path().join(case);
     copy_dir(dir, &work);
     make_tree(dir, &work)?;
+    build_history(&work, dir)?;
     let dockerfile = case_dockerfile(&work).ok_or("no Dockerfile in fixture")?;
     let settings = settings(pass, dir);
     let mut plan = plan_file(&dockerfile, &settings).map_err(|e| e.to_string())?;
@@ -237,10 +279,41 @@ fn harness_self_test() -> Result<(), Failed> {
     Ok(())
 }
 
+/// `.git-history` gives each file as many commits as lines name it, and
+/// leaves the fixture's content in place.
+fn history_self_test() -> Result<(), Failed> {
+    let fixture = tempfile::tempdir().map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(fixture.path().join("req")).map_err(|e| e.to_string())?;
+    std::fs::write(fixture.path().join("req/a.txt"), "a==1\n").map_err(|e| e.to_string())?;
+    std::fs::write(fixture.path().join(".git-history"), "# comment\nreq/a.txt b.txt\n\nb.txt\n")
+        .map_err(|e| e.to_string())?;
+    let work = tempfile::tempdir().map_err(|e| e.to_string())?;
+    copy_dir(fixture.path(), work.path());
+    build_history(work.path(), fixture.path())?;
+    let count = |f: &str| -> Result<String, Failed> {
+        let out = std::process::Command::new("git")
+            .args(["rev-list", "--count", "HEAD", "--", f])
+            .current_dir(work.path())
+            .output()
+            .map_err(|e| e.to_string())?;
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    if count("req/a.txt")? != "1" || count("b.txt")? != "2" {
+        return Err("commits per file do not follow .git-history".into());
+    }
+    if std::fs::read_to_string(work.path().join("req/a.txt")).map_err(|e| e.to_string())? != "a==1\n" {
+        return Err("the fixture's content was not put back".into());
+    }
+    Ok(())
+}
+
 fn main() {
     let args = Arguments::from_args();
     let base = root().join("tests/fixtures");
-    let mut trials = vec![Trial::test("harness::untouched_lines_kept", harness_self_test)];
+    let mut trials = vec![
+        Trial::test("harness::untouched_lines_kept", harness_self_test),
+        Trial::test("harness::git_history", history_self_test),
+    ];
     let mut passes: Vec<PathBuf> = std::fs::read_dir(&base).unwrap().map(|e| e.unwrap().path()).collect();
     passes.sort();
     for pass_dir in passes.into_iter().filter(|p| p.is_dir()) {

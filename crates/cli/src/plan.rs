@@ -4,6 +4,9 @@ use std::path::{Path, PathBuf};
 
 use dockfix_core::{Engine, EngineError, Mode, Outcome, Pass, PassOptions, RealFs, Service};
 
+/// How many recent commits the change counts passes see cover.
+pub const HISTORY_COMMITS: usize = 500;
+
 /// What to run and how.
 pub struct Settings {
     pub passes: Vec<&'static dyn Pass>,
@@ -68,14 +71,16 @@ pub fn plan_service(service: Service, path: &Path, settings: &Settings) -> Resul
         });
     }
     let engine = Engine::new(settings.passes.clone());
-    let outcome =
-        engine.run(&service, &RealFs, &settings.options, None, &source, settings.mode).map_err(|e: EngineError| {
-            FileError {
-                path: path.to_path_buf(),
-                line: Some(e.line()),
-                column: Some(e.column()),
-                message: format!("{} (file left untouched)", e.message()),
-            }
-        })?;
+    // How often files change, from the git history of the build context,
+    // read only if a pass asks (`lockfile` orders requirement layers by it).
+    let history = dockfix_history::LazyChangeCounts::new(&service.context, HISTORY_COMMITS);
+    let outcome = engine.run(&service, &RealFs, &settings.options, Some(&history), &source, settings.mode).map_err(
+        |e: EngineError| FileError {
+            path: path.to_path_buf(),
+            line: Some(e.line()),
+            column: Some(e.column()),
+            message: format!("{} (file left untouched)", e.message()),
+        },
+    )?;
     Ok(FilePlan { path: path.to_path_buf(), service, outcome })
 }

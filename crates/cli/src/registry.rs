@@ -6,6 +6,7 @@ use dockfix_core::Pass;
 pub fn all() -> Vec<&'static dyn Pass> {
     vec![
         &dockfix_pass_reorder::Reorder,
+        &dockfix_pass_lockfile::Lockfile,
         &dockfix_pass_cargo_chef::CargoChef,
         &dockfix_pass_multi_stage::MultiStage,
         &dockfix_pass_cache_mounts::CacheMounts,

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use git2::{DiffOptions, Repository, Sort};
 
@@ -112,11 +113,13 @@ impl ChangeCounts {
                 *counts.entry(p.clone()).or_insert(0) += 1;
             }
         }
+        // No path: findings quote it, and the repository is the one the
+        // Dockerfile is in.
         let described = format!(
-            "git history of {} ({} commits{})",
-            repo.root().display(),
+            "git history, last {} commit{}{}",
             commits.len(),
-            if repo.is_shallow() { ", shallow clone" } else { "" }
+            if commits.len() == 1 { "" } else { "s" },
+            if repo.is_shallow() { " (shallow clone)" } else { "" }
         );
         Some(ChangeCounts { root: repo.root().to_path_buf(), counts, described })
     }
@@ -130,6 +133,35 @@ impl dockfix_core::History for ChangeCounts {
     }
     fn describe(&self) -> String {
         self.described.clone()
+    }
+}
+
+/// Change counts read on first use: planning a Dockerfile costs nothing
+/// until a pass asks how often a file changed.
+pub struct LazyChangeCounts {
+    path: PathBuf,
+    max: usize,
+    counts: OnceLock<Option<ChangeCounts>>,
+}
+
+impl LazyChangeCounts {
+    /// Counts over the last `max` commits of the repository holding `path`,
+    /// when asked.
+    pub fn new(path: &Path, max: usize) -> LazyChangeCounts {
+        LazyChangeCounts { path: path.to_path_buf(), max, counts: OnceLock::new() }
+    }
+
+    fn get(&self) -> Option<&ChangeCounts> {
+        self.counts.get_or_init(|| ChangeCounts::for_path(&self.path, self.max)).as_ref()
+    }
+}
+
+impl dockfix_core::History for LazyChangeCounts {
+    fn commit_count(&self, path: &Path) -> Option<usize> {
+        self.get()?.commit_count(path)
+    }
+    fn describe(&self) -> String {
+        self.get().map_or_else(|| "no git history".to_string(), |c| c.described.clone())
     }
 }
 
@@ -173,5 +205,10 @@ mod tests {
         let counts = ChangeCounts::for_path(p, 10).unwrap();
         assert_eq!(counts.commit_count(&p.join("svc/b.txt")), Some(2));
         assert_eq!(counts.commit_count(&p.join("a.txt")), Some(1));
+        assert_eq!(counts.describe(), "git history, last 2 commits");
+        let lazy = LazyChangeCounts::new(&p.join("svc"), 10);
+        assert_eq!(lazy.commit_count(&p.join("svc/b.txt")), Some(2));
+        let none = LazyChangeCounts::new(Path::new("/"), 10);
+        assert_eq!(none.commit_count(Path::new("/etc/hostname")), None);
     }
 }

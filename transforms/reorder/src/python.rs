@@ -623,7 +623,9 @@ pub fn check_pip_project(scope: &Scope<'_>, inst: &Install) -> Result<Checked, S
     let named: Vec<String> = scope.required.clone();
     let mut split = split.clone();
     let mut extra = Vec::new();
-    if named.is_empty() {
+    // Constraint files alone (`pip install -c constraints.txt .`) install
+    // nothing: the deps-only step needs a requirements file too.
+    if named.is_empty() || !names_requirements(&inst.label) {
         let found = ["requirements.lock", "requirements.txt"]
             .iter()
             .map(|f| join(&scope.dir, f))
@@ -656,6 +658,16 @@ pub fn check_pip_project(scope: &Scope<'_>, inst: &Install) -> Result<Checked, S
         .cloned()
         .collect();
     Ok(Checked { extra, skip, project: Some(Project::Split(split)), ..Checked::default() })
+}
+
+/// The command names a requirements file (`-r`), not only constraints (`-c`).
+fn names_requirements(label: &str) -> bool {
+    label.split_whitespace().any(|w| {
+        matches!(w, "-r" | "--requirement" | "--requirements")
+            || w.starts_with("--requirement=")
+            || w.starts_with("--requirements=")
+            || (w.starts_with("-r") && !w.starts_with("--") && w.len() > 2)
+    })
 }
 
 /// poetry, uv, pdm: local path dependencies and workspaces in
