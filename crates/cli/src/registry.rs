@@ -8,6 +8,7 @@ pub fn all() -> Vec<&'static dyn Pass> {
         &dockfix_pass_reorder::Reorder,
         &dockfix_pass_cache_mounts::CacheMounts,
         &dockfix_pass_compose_profiles::ComposeProfiles,
+        &dockfix_pass_ci_cache::CiCache,
     ]
 }
 
