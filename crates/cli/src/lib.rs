@@ -463,7 +463,46 @@ fn run(mode: RunMode, args: RunArgs) -> u8 {
             Err(e) => errors.push(e),
         }
     }
-    for f in units.iter().map(|u| u.dockerfile.as_path()).chain(composes.iter().map(|c| c.path.as_path())) {
+    // GitHub Actions workflows and bake files (`ci-cache`).
+    let mut workflows = Vec::new();
+    for w in &found.workflows {
+        match dockfix_pass_ci_cache::workflow::load(w) {
+            Ok(f) => workflows.push(f),
+            Err(message) => errors.push(FileError { path: w.clone(), line: None, column: None, message }),
+        }
+    }
+    let mut bakes = Vec::new();
+    for b in &found.bake_files {
+        match std::fs::read_to_string(b) {
+            Ok(text) => bakes.push((b.clone(), text)),
+            Err(e) => errors.push(FileError {
+                path: b.clone(),
+                line: None,
+                column: None,
+                message: format!("cannot read: {e}"),
+            }),
+        }
+    }
+    let ci_facts = dockfix_pass_ci_cache::facts(&workflows);
+    for w in &workflows {
+        match settings_of(&w.path) {
+            Ok(settings) => plans.extend(batch::plan_workflow(w, &ci_facts, &settings).map(|p| (p, Vec::new()))),
+            Err(e) => errors.push(e),
+        }
+    }
+    for (path, text) in &bakes {
+        match settings_of(path) {
+            Ok(settings) => plans.extend(batch::plan_bake(path, text, &ci_facts, &settings).map(|p| (p, Vec::new()))),
+            Err(e) => errors.push(e),
+        }
+    }
+    for f in units
+        .iter()
+        .map(|u| u.dockerfile.as_path())
+        .chain(composes.iter().map(|c| c.path.as_path()))
+        .chain(workflows.iter().map(|w| w.path.as_path()))
+        .chain(bakes.iter().map(|(p, _)| p.as_path()))
+    {
         if let Ok(s) = settings_of(f) {
             for p in s.passes {
                 if !all_passes.iter().any(|q| q.name() == p.name()) {
@@ -473,12 +512,12 @@ fn run(mode: RunMode, args: RunArgs) -> u8 {
         }
     }
     let files_total = units.len();
-    let batch_run = units.len() > 1 || !composes.is_empty();
+    let batch_run = units.len() > 1 || !composes.is_empty() || !workflows.is_empty() || !bakes.is_empty();
     let mut stderr = anstream::stderr();
     for e in &errors {
         let _ = writeln!(stderr, "error: {e}");
     }
-    if units.is_empty() && composes.is_empty() && !args.quiet {
+    if units.is_empty() && composes.is_empty() && workflows.is_empty() && bakes.is_empty() && !args.quiet {
         let _ = writeln!(stderr, "warning: no Dockerfiles found");
     }
     if args.warn_unused_suppressions {
