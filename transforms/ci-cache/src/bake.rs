@@ -426,14 +426,38 @@ fn edit_for(lines: &Lines<'_>, t: &Block, from: &str, to: &str, all: &[&Block], 
             indent(lines.get(close_line)) + other.unwrap_or(2)
         }
     };
-    // `=` aligned across the body?
-    let eq_cols: Vec<usize> = t.attrs.iter().map(|a| a.eq - lines.start(lines.line_of(a.eq))).collect();
-    let aligned = eq_cols.len() > 1
-        && eq_cols.iter().all(|&c| c == eq_cols[0])
-        && t.attrs.iter().any(|a| a.eq > a.start + a.name.len() + 1);
+    // Alignment as `terraform fmt`/`hclfmt` does it: consecutive one-line
+    // attributes align their `=`. The two new lines join the run of such
+    // attributes that ends right above the closing brace, or start their own
+    // run when the file aligns anywhere.
+    let padded = |a: &Attr| a.eq > a.start + a.name.len() + 1;
+    let file_aligns = all.iter().flat_map(|b| b.attrs.iter()).any(padded);
+    let eq_col = |a: &Attr| a.eq - lines.start(lines.line_of(a.eq));
+    let mut run: Vec<&Attr> = Vec::new();
+    let mut next_line = close_line;
+    for a in t.attrs.iter().rev() {
+        let l = lines.line_of(a.start);
+        if a.value.contains('\n') || l + 1 != next_line {
+            break;
+        }
+        run.push(a);
+        next_line = l;
+    }
+    let width = if run.len() >= 2 {
+        let aligned = run.iter().all(|a| eq_col(a) == eq_col(run[0])) && run.iter().any(|a| padded(a));
+        if aligned {
+            eq_col(run[0]).saturating_sub(pad)
+        } else {
+            0
+        }
+    } else if file_aligns {
+        "cache-from ".len()
+    } else {
+        0
+    };
     let key = |kv: &str| -> String {
         let (k, v) = kv.split_once(" = ").unwrap_or((kv, ""));
-        let width = if aligned { eq_cols[0].saturating_sub(pad).max(k.len() + 1) } else { k.len() + 1 };
+        let width = width.max(k.len() + 1);
         format!("{}{k:<width$}= {v}{eol}", " ".repeat(pad))
     };
     let text = format!("{}{}", key(from), key(to));

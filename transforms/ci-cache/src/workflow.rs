@@ -297,13 +297,16 @@ fn signature(step: &Node) -> String {
         .join("\u{0}")
 }
 
-/// Where a step is written: the line of its `-`, the text before its first
-/// key on that line (`      - `), and that key's column.
+/// Where a step is written: the line of its `-`, the text that starts the
+/// step's first key line (`      - `, or `        ` when the dash stands on
+/// its own line above, the style of Docker's older examples), and that
+/// key's column.
 struct Layout {
     dash_line: usize,
     dash_col: usize,
     prefix: String,
     key_col: usize,
+    dash_alone: bool,
 }
 
 fn layout(lines: &Lines<'_>, step: &Node) -> Option<Layout> {
@@ -313,11 +316,25 @@ fn layout(lines: &Lines<'_>, step: &Node) -> Option<Layout> {
     let first = step.entries().first()?;
     let line = lines.get(first.pos.line);
     let prefix: String = line.chars().take(first.pos.col).collect();
-    let dash_col = prefix.find('-')?;
-    let ok = prefix[..dash_col].chars().all(|c| c == ' ')
-        && prefix[dash_col + 1..].chars().all(|c| c == ' ')
-        && prefix.len() > dash_col + 1;
-    ok.then(|| Layout { dash_line: first.pos.line, dash_col, prefix: prefix.clone(), key_col: prefix.len() })
+    if let Some(dash_col) = prefix.find('-') {
+        let ok = prefix[..dash_col].chars().all(|c| c == ' ')
+            && prefix[dash_col + 1..].chars().all(|c| c == ' ')
+            && prefix.len() > dash_col + 1;
+        return ok.then_some(Layout {
+            dash_line: first.pos.line,
+            dash_col,
+            key_col: prefix.len(),
+            prefix,
+            dash_alone: false,
+        });
+    }
+    // `-` alone on the line above, the keys below it.
+    let above = lines.get(first.pos.line.checked_sub(1)?);
+    let dash_col = indent(above);
+    let ok = prefix.chars().all(|c| c == ' ')
+        && above.trim_end() == format!("{}-", " ".repeat(dash_col))
+        && dash_col < prefix.len();
+    ok.then(|| Layout { dash_line: first.pos.line - 1, dash_col, key_col: prefix.len(), prefix, dash_alone: true })
 }
 
 /// The file's mapping indentation step (from `jobs:` to a job), 2 by default.
@@ -395,11 +412,12 @@ fn setup_insert(lines: &Lines<'_>, step: &Node, lay: &Layout) -> Edit {
     }
     let blank_above = first > 1 && lines.get(first - 1).trim().is_empty();
     let pad = " ".repeat(lay.key_col);
-    let mut text = if step.entry("name").is_some() {
-        format!("{}name: Set up Docker Buildx{eol}{pad}uses: {SETUP_BUILDX}{eol}", lay.prefix)
+    let mut text = if lay.dash_alone { format!("{}-{eol}", " ".repeat(lay.dash_col)) } else { String::new() };
+    if step.entry("name").is_some() {
+        text.push_str(&format!("{}name: Set up Docker Buildx{eol}{pad}uses: {SETUP_BUILDX}{eol}", lay.prefix));
     } else {
-        format!("{}uses: {SETUP_BUILDX}{eol}", lay.prefix)
-    };
+        text.push_str(&format!("{}uses: {SETUP_BUILDX}{eol}", lay.prefix));
+    }
     if blank_above {
         text.push_str(eol);
     }
@@ -824,15 +842,15 @@ mod tests {
     }
 
     #[test]
-    fn named_builder_reusable_workflows_and_odd_layouts() {
+    fn named_builder_reusable_workflows_and_dash_alone() {
         let text = "jobs:\n  a:\n    steps:\n      - run: docker buildx create --name b --use\n      - uses: docker/build-push-action@v6\n        with:\n          push: true\n  b:\n    uses: ./.github/workflows/build.yml\n  c:\n    steps:\n      -\n        uses: docker/build-push-action@v6\n  d:\n    steps:\n      - uses: docker/build-push-action@v6\n        with:\n          builder: ${{ steps.x.outputs.name }}\n";
         let (found, out) = run(text);
         assert_eq!(found.len(), 3, "{found:#?}");
         assert_eq!(found[0].applicability(), Applicability::Unsafe);
         assert!(!found[0].fix.as_ref().unwrap().title.contains("setup-buildx"), "a builder exists");
-        assert_eq!(found[1].applicability(), Applicability::DisplayOnly, "a dash on its own line");
+        assert_eq!(found[1].applicability(), Applicability::Unsafe, "a dash on its own line");
+        assert!(out.contains("  c:\n    steps:\n      -\n        uses: docker/setup-buildx-action@v3\n      -\n        uses: docker/build-push-action@v6\n        with:\n          load: true\n"), "{out}");
         assert!(!found[2].fix.as_ref().unwrap().title.contains("setup-buildx"), "`builder:` names one");
-        assert!(!out.contains("load: true"));
         assert!(out.contains("          push: true\n          cache-from: type=gha,scope=a\n"), "{out}");
     }
 
