@@ -101,6 +101,9 @@ fn only_when_selected_and_workflow_given_by_path() {
     let out = dockfix(d.path(), &["--dry-run", "--unsafe-fixes", "repo/.github/workflows/ci.yml"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("+++ b/repo/.github/workflows/ci.yml"), "{}", text(&out.stdout));
+    let out = dockfix(d.path(), &["check", "repo"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("2 findings in 1 Dockerfile and 2 other files"), "{}", text(&out.stderr));
     let out = dockfix(d.path(), &["check", "--format", "json", "repo"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let files: Vec<&str> = v["files"].as_array().unwrap().iter().filter_map(|f| f["path"].as_str()).collect();

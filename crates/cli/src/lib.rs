@@ -629,12 +629,12 @@ fn run(mode: RunMode, args: RunArgs) -> u8 {
                     }
                 }
                 if !args.quiet {
-                    let _ = writeln!(
-                        stderr,
-                        "{} in {}",
-                        plural(n, "finding", "findings"),
-                        plural(files_total, "Dockerfile", "Dockerfiles")
-                    );
+                    let others = composes.len() + workflows.len() + bakes.len();
+                    let mut files = plural(files_total, "Dockerfile", "Dockerfiles");
+                    if others > 0 {
+                        files.push_str(&format!(" and {}", plural(others, "other file", "other files")));
+                    }
+                    let _ = writeln!(stderr, "{} in {files}", plural(n, "finding", "findings"));
                 }
                 u8::from(n > 0)
             }
