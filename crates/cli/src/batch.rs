@@ -138,9 +138,40 @@ pub fn plan_compose(file: &ComposeFile, all: &[ComposeService], settings: &Setti
     let pass = settings.passes.iter().find(|p| p.name() == dockfix_pass_compose_profiles::NAME)?;
     let profile = settings.options.get_str(pass.name(), "profile").unwrap_or("dev");
     let findings = dockfix_pass_compose_profiles::check_compose(file, all, profile);
-    let src = file.text.as_bytes();
+    Some(plan_findings(&file.path, &file.text, findings, settings))
+}
+
+/// Runs `ci-cache` on one GitHub Actions workflow. `facts` covers every
+/// workflow of the run (how many images they build, bake jobs without a builder).
+pub fn plan_workflow(
+    file: &dockfix_pass_ci_cache::Workflow,
+    facts: &dockfix_pass_ci_cache::Facts,
+    settings: &Settings,
+) -> Option<FilePlan> {
+    settings.passes.iter().find(|p| p.name() == dockfix_pass_ci_cache::NAME)?;
+    let findings = dockfix_pass_ci_cache::check_workflow(file, facts);
+    Some(plan_findings(&file.path, &file.text, findings, settings))
+}
+
+/// Runs `ci-cache` on one `docker-bake.hcl`.
+pub fn plan_bake(
+    path: &Path,
+    text: &str,
+    facts: &dockfix_pass_ci_cache::Facts,
+    settings: &Settings,
+) -> Option<FilePlan> {
+    settings.passes.iter().find(|p| p.name() == dockfix_pass_ci_cache::NAME)?;
+    let findings = dockfix_pass_ci_cache::check_bake(path, text, facts);
+    Some(plan_findings(path, text, findings, settings))
+}
+
+/// A plan for a file that is not a Dockerfile (compose, workflow, bake):
+/// the findings of its pass, their fixes applied by class. The edits are
+/// insertions and replacements in that file; overlapping ones leave it as is.
+pub fn plan_findings(path: &Path, text: &str, findings: Vec<dockfix_core::Finding>, settings: &Settings) -> FilePlan {
+    let src = text.as_bytes();
     let line_col = |off: usize| -> (usize, usize) {
-        let before = &file.text[..off.min(file.text.len())];
+        let before = &text[..off.min(text.len())];
         (before.matches('\n').count() + 1, before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1)
     };
     let mut reported = Vec::new();
@@ -176,9 +207,9 @@ pub fn plan_compose(file: &ComposeFile, all: &[ComposeService], settings: &Setti
     }
     let refs: Vec<&dockfix_core::Edit> = edits.iter().collect();
     let fixed = dockfix_core::apply_edits(src, &refs).unwrap_or_else(|| src.to_vec());
-    Some(FilePlan {
-        path: file.path.clone(),
-        service: Service::for_dockerfile(&file.path),
+    FilePlan {
+        path: path.to_path_buf(),
+        service: Service::for_dockerfile(path),
         outcome: dockfix_core::Outcome {
             source: src.to_vec(),
             fixed,
@@ -189,7 +220,7 @@ pub fn plan_compose(file: &ComposeFile, all: &[ComposeService], settings: &Setti
             converged: true,
             unused_suppressions: Vec::new(),
         },
-    })
+    }
 }
 
 #[cfg(test)]

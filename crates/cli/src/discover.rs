@@ -1,4 +1,5 @@
-//! Finding Dockerfiles under the paths a user gives.
+//! Finding Dockerfiles (and the compose files, GitHub Actions workflows and
+//! bake files that build them) under the paths a user gives.
 
 use std::path::{Path, PathBuf};
 
@@ -25,21 +26,52 @@ const SKIP_DIRS: &[&str] = &[".git", "target", "node_modules", ".venv", "venv", 
 pub struct Found {
     pub dockerfiles: Vec<PathBuf>,
     pub compose_files: Vec<PathBuf>,
+    /// `.github/workflows/*.yml|yaml` (for `ci-cache`).
+    pub workflows: Vec<PathBuf>,
+    /// `docker-bake.hcl` (for `ci-cache`).
+    pub bake_files: Vec<PathBuf>,
 }
 
-/// Dockerfiles and compose files under `paths` (files given explicitly are
-/// taken as they are), honouring `.gitignore`, sorted and without duplicates.
+/// What kind of file a path names.
+enum Kind {
+    Dockerfile,
+    Compose,
+    Workflow,
+    Bake,
+}
+
+fn kind(path: &Path, name: &str) -> Option<Kind> {
+    if dockfix_compose::is_compose_file_name(name) {
+        Some(Kind::Compose)
+    } else if dockfix_pass_ci_cache::is_workflow_path(path) {
+        Some(Kind::Workflow)
+    } else if dockfix_pass_ci_cache::is_bake_file_name(name) {
+        Some(Kind::Bake)
+    } else if is_dockerfile_name(name) {
+        Some(Kind::Dockerfile)
+    } else {
+        None
+    }
+}
+
+/// Dockerfiles, compose files, workflows and bake files under `paths`
+/// (files given explicitly are taken as they are: a Dockerfile unless named
+/// like one of the others), honouring `.gitignore`, sorted and without
+/// duplicates.
 pub fn discover(paths: &[PathBuf]) -> Result<Found, String> {
     let mut out = Vec::new();
     let mut compose = Vec::new();
+    let mut workflows = Vec::new();
+    let mut bake = Vec::new();
     for p in paths {
         let meta = std::fs::metadata(p).map_err(|e| format!("{}: {e}", p.display()))?;
         if meta.is_file() {
             let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            if dockfix_compose::is_compose_file_name(&name) {
-                compose.push(p.clone());
-            } else {
-                out.push(p.clone());
+            match kind(p, &name) {
+                Some(Kind::Compose) => compose.push(p.clone()),
+                Some(Kind::Workflow) => workflows.push(p.clone()),
+                Some(Kind::Bake) => bake.push(p.clone()),
+                _ => out.push(p.clone()),
             }
             continue;
         }
@@ -66,17 +98,21 @@ pub fn discover(paths: &[PathBuf]) -> Result<Found, String> {
             // `./a/Dockerfile` reads better as `a/Dockerfile`.
             let path =
                 entry.path().strip_prefix(".").map(Path::to_path_buf).unwrap_or_else(|_| entry.path().to_path_buf());
-            if is_dockerfile_name(&name) {
-                out.push(path);
-            } else if dockfix_compose::is_compose_file_name(&name) {
-                compose.push(path);
+            match kind(&path, &name) {
+                Some(Kind::Dockerfile) => out.push(path),
+                Some(Kind::Compose) => compose.push(path),
+                Some(Kind::Workflow) => workflows.push(path),
+                Some(Kind::Bake) => bake.push(path),
+                None => {}
             }
         }
     }
     let mut seen = std::collections::BTreeSet::new();
     out.retain(|p| seen.insert(normalize(p)));
     compose.retain(|p| seen.insert(normalize(p)));
-    Ok(Found { dockerfiles: out, compose_files: compose })
+    workflows.retain(|p| seen.insert(normalize(p)));
+    bake.retain(|p| seen.insert(normalize(p)));
+    Ok(Found { dockerfiles: out, compose_files: compose, workflows, bake_files: bake })
 }
 
 fn normalize(p: &Path) -> PathBuf {
@@ -95,5 +131,33 @@ mod tests {
         for n in ["Dockerfile.dockerignore", "api.Dockerfile.dockerignore", "docker-compose.yml", "README.md"] {
             assert!(!is_dockerfile_name(n), "{n}");
         }
+    }
+
+    #[test]
+    fn workflows_and_bake_files() {
+        let d = tempfile::tempdir().unwrap();
+        for f in [
+            ".github/workflows/ci.yml",
+            ".github/workflows/release.yaml",
+            ".github/dependabot.yml",
+            "docker-bake.hcl",
+            "svc/Dockerfile",
+            "ci.yml",
+        ] {
+            let p = d.path().join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "x").unwrap();
+        }
+        let found = discover(&[d.path().to_path_buf()]).unwrap();
+        let names = |v: &[PathBuf]| -> Vec<String> {
+            v.iter().map(|p| p.strip_prefix(d.path()).unwrap().display().to_string()).collect()
+        };
+        assert_eq!(names(&found.workflows), [".github/workflows/ci.yml", ".github/workflows/release.yaml"]);
+        assert_eq!(names(&found.bake_files), ["docker-bake.hcl"]);
+        assert_eq!(names(&found.dockerfiles), ["svc/Dockerfile"]);
+        // Given explicitly, a workflow is still a workflow.
+        let one = discover(&[d.path().join(".github/workflows/ci.yml")]).unwrap();
+        assert_eq!(one.workflows.len(), 1);
+        assert!(one.dockerfiles.is_empty());
     }
 }

@@ -482,8 +482,47 @@ fn run(mode: RunMode, args: RunArgs) -> u8 {
             Err(e) => errors.push(e),
         }
     }
+    // GitHub Actions workflows and bake files (`ci-cache`).
+    let mut workflows = Vec::new();
+    for w in &found.workflows {
+        match dockfix_pass_ci_cache::workflow::load(w) {
+            Ok(f) => workflows.push(f),
+            Err(message) => errors.push(FileError { path: w.clone(), line: None, column: None, message }),
+        }
+    }
+    let mut bakes = Vec::new();
+    for b in &found.bake_files {
+        match std::fs::read_to_string(b) {
+            Ok(text) => bakes.push((b.clone(), text)),
+            Err(e) => errors.push(FileError {
+                path: b.clone(),
+                line: None,
+                column: None,
+                message: format!("cannot read: {e}"),
+            }),
+        }
+    }
+    let ci_facts = dockfix_pass_ci_cache::facts(&workflows);
+    for w in &workflows {
+        match settings_of(&w.path) {
+            Ok(settings) => plans.extend(batch::plan_workflow(w, &ci_facts, &settings).map(|p| (p, Vec::new()))),
+            Err(e) => errors.push(e),
+        }
+    }
+    for (path, text) in &bakes {
+        match settings_of(path) {
+            Ok(settings) => plans.extend(batch::plan_bake(path, text, &ci_facts, &settings).map(|p| (p, Vec::new()))),
+            Err(e) => errors.push(e),
+        }
+    }
     let held_back = hold_back_shared_files(&mut plans);
-    for f in units.iter().map(|u| u.dockerfile.as_path()).chain(composes.iter().map(|c| c.path.as_path())) {
+    for f in units
+        .iter()
+        .map(|u| u.dockerfile.as_path())
+        .chain(composes.iter().map(|c| c.path.as_path()))
+        .chain(workflows.iter().map(|w| w.path.as_path()))
+        .chain(bakes.iter().map(|(p, _)| p.as_path()))
+    {
         if let Ok(s) = settings_of(f) {
             for p in s.passes {
                 if !all_passes.iter().any(|q| q.name() == p.name()) {
@@ -493,7 +532,7 @@ fn run(mode: RunMode, args: RunArgs) -> u8 {
         }
     }
     let files_total = units.len();
-    let batch_run = units.len() > 1 || !composes.is_empty();
+    let batch_run = units.len() > 1 || !composes.is_empty() || !workflows.is_empty() || !bakes.is_empty();
     let mut stderr = anstream::stderr();
     for e in &errors {
         let _ = writeln!(stderr, "error: {e}");
@@ -501,7 +540,7 @@ fn run(mode: RunMode, args: RunArgs) -> u8 {
     for h in &held_back {
         let _ = writeln!(stderr, "warning: {h}");
     }
-    if units.is_empty() && composes.is_empty() && !args.quiet {
+    if units.is_empty() && composes.is_empty() && workflows.is_empty() && bakes.is_empty() && !args.quiet {
         let _ = writeln!(stderr, "warning: no Dockerfiles found");
     }
     if args.warn_unused_suppressions {
@@ -613,12 +652,12 @@ fn run(mode: RunMode, args: RunArgs) -> u8 {
                     }
                 }
                 if !args.quiet {
-                    let _ = writeln!(
-                        stderr,
-                        "{} in {}",
-                        plural(n, "finding", "findings"),
-                        plural(files_total, "Dockerfile", "Dockerfiles")
-                    );
+                    let others = composes.len() + workflows.len() + bakes.len();
+                    let mut files = plural(files_total, "Dockerfile", "Dockerfiles");
+                    if others > 0 {
+                        files.push_str(&format!(" and {}", plural(others, "other file", "other files")));
+                    }
+                    let _ = writeln!(stderr, "{} in {files}", plural(n, "finding", "findings"));
                 }
                 u8::from(n > 0)
             }
