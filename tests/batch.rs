@@ -123,6 +123,19 @@ fn two_dockerfiles_sharing_a_context_get_their_own_ignore_files() {
     w("worker.py", "print(2)\n");
     w(".git/HEAD", "ref: refs/heads/main\n");
     w("__pycache__/api.cpython-312.pyc", "x");
+    // The summary measures each build context before and after.
+    let out = dockfix(d.path(), &["--dry-run", "--format", "json", "--select", "dockerignore", "."]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = v["summary"]["rows"].as_array().unwrap();
+    let df: Vec<&serde_json::Value> =
+        rows.iter().filter(|r| r["dockerfile"].as_str().unwrap().ends_with("Dockerfile")).collect();
+    assert_eq!(df.len(), 2, "{v}");
+    for r in df {
+        let (b, a) = (r["context_before"].as_u64().unwrap(), r["context_after"].as_u64().unwrap());
+        assert!(a < b && b - a >= 21, "the .git and __pycache__ bytes go: {r}");
+    }
+    let out = dockfix(d.path(), &["--dry-run", "--select", "dockerignore", "."]);
+    assert!(text(&out.stdout).contains("; build contexts "), "{}", text(&out.stdout));
     let mut runs = 0;
     loop {
         let out = dockfix(d.path(), &["apply", "--select", "dockerignore", "."]);

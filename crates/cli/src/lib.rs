@@ -5,6 +5,7 @@
 //! parsed, a bad option or config). A file that fails never stops the others.
 
 pub mod batch;
+pub mod context;
 pub mod corpus;
 pub mod discover;
 pub mod formats;
@@ -1025,7 +1026,7 @@ fn audit(args: AuditArgs) -> u8 {
         else {
             continue;
         };
-        let (ignore_now, ignore_proposed) = ignore_matchers(&unit.dockerfile, &u.context, &plan.outcome.files);
+        let (ignore_now, ignore_proposed) = context::ignore_matchers(&unit.dockerfile, &u.context, &plan.outcome.files);
         let excluded_now = |p: &str| ignore_now.is_excluded(p);
         let excluded_proposed = |p: &str| ignore_proposed.is_excluded(p);
         let repo = dockfix_history::Repo::discover(&u.context);
@@ -1101,28 +1102,6 @@ fn audit(args: AuditArgs) -> u8 {
         }
     }
     code
-}
-
-/// The `.dockerignore` BuildKit reads for a build (`<Dockerfile>.dockerignore`
-/// next to the Dockerfile, else the context's), as it is and as the plan
-/// leaves it.
-fn ignore_matchers(
-    dockerfile: &Path,
-    context: &Path,
-    files: &[dockfix_core::engine::FileChange],
-) -> (dockfix_dockerignore::Matcher, dockfix_dockerignore::Matcher) {
-    use dockfix_dockerignore::Matcher;
-    let own = PathBuf::from(format!("{}.dockerignore", dockerfile.display()));
-    let shared = context.join(".dockerignore");
-    let parse = |b: &[u8]| Matcher::parse(b).unwrap_or_default();
-    let planned = |p: &Path| files.iter().find(|f| f.path == p).map(|f| parse(&f.after));
-    let read = |p: &Path| std::fs::read(p).ok().map(|b| parse(&b));
-    let now = read(&own).or_else(|| read(&shared)).unwrap_or_default();
-    let proposed = planned(&own)
-        .or_else(|| if own.is_file() { read(&own) } else { None })
-        .or_else(|| planned(&shared))
-        .unwrap_or_else(|| now.clone());
-    (now, proposed)
 }
 
 /// Two plans that change the same other file (two Dockerfiles built from

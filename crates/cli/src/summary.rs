@@ -24,6 +24,10 @@ pub struct Row {
     pub held_back: usize,
     /// Findings without an automatic fix (refusals, reports).
     pub reports: usize,
+    /// Bytes BuildKit sends as the build context, now and after the
+    /// rewrite's `.dockerignore` (None: not a Dockerfile, or too big to walk).
+    pub context_before: Option<u64>,
+    pub context_after: Option<u64>,
     pub error: Option<String>,
 }
 
@@ -37,6 +41,9 @@ pub struct Totals {
     pub lines_removed: usize,
     pub held_back: usize,
     pub errors: usize,
+    /// Sums of the rows' context bytes (rows that have them).
+    pub context_before: u64,
+    pub context_after: u64,
 }
 
 fn count(before: &[u8], after: &[u8]) -> (usize, usize) {
@@ -82,6 +89,9 @@ pub fn rows(plans: &[(FilePlan, Vec<String>)], errors: &[FileError]) -> (Vec<Row
         }
         let held = o.held_back();
         let reports = o.findings.iter().filter(|r| !r.finding.has_edits()).count();
+        let (context_before, context_after) = context_sizes(p);
+        t.context_before += context_before.unwrap_or(0);
+        t.context_after += context_after.or(context_before).unwrap_or(0);
         t.dockerfiles += 1;
         t.changed += usize::from(o.changed());
         t.fixes += fixes;
@@ -98,6 +108,8 @@ pub fn rows(plans: &[(FilePlan, Vec<String>)], errors: &[FileError]) -> (Vec<Row
             gains,
             held_back: held,
             reports,
+            context_before,
+            context_after,
             error: None,
         });
     }
@@ -114,11 +126,37 @@ pub fn rows(plans: &[(FilePlan, Vec<String>)], errors: &[FileError]) -> (Vec<Row
             gains: Vec::new(),
             held_back: 0,
             reports: 0,
+            context_before: None,
+            context_after: None,
             error: Some(e.to_string()),
         });
     }
     rows.sort_by(|a, b| a.dockerfile.cmp(&b.dockerfile));
     (rows, t)
+}
+
+/// Context bytes before and after the plan, for a Dockerfile.
+fn context_sizes(p: &FilePlan) -> (Option<u64>, Option<u64>) {
+    let name = p.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    if !crate::discover::is_dockerfile_name(&name) {
+        return (None, None);
+    }
+    const LIMIT: usize = 200_000;
+    let (now, proposed) = crate::context::ignore_matchers(&p.service.dockerfile, &p.service.context, &p.outcome.files);
+    let before = crate::context::bytes(&p.service.context, &now, LIMIT);
+    let after =
+        if p.outcome.files.is_empty() { before } else { crate::context::bytes(&p.service.context, &proposed, LIMIT) };
+    (before, after)
+}
+
+/// `12.3 MB → 4.1 kB`, `12.3 MB` when unchanged, `-` when unknown.
+fn context_cell(before: Option<u64>, after: Option<u64>) -> String {
+    use dockfix_pass_dockerignore::text::size;
+    match (before, after) {
+        (Some(b), Some(a)) if a != b => format!("{} → {}", size(b), size(a)),
+        (Some(b), _) => size(b),
+        _ => "-".into(),
+    }
 }
 
 fn what(r: &Row) -> String {
@@ -144,26 +182,45 @@ fn services(r: &Row) -> String {
 
 /// A plain text table.
 pub fn text(rows: &[Row], t: &Totals) -> String {
-    let headers = ["file", "services", "changes", "lines"];
-    let cells: Vec<[String; 4]> = rows
+    let headers = ["file", "services", "changes", "lines", "context"];
+    let cells: Vec<[String; 5]> = rows
         .iter()
-        .map(|r| [r.dockerfile.clone(), services(r), what(r), format!("+{} -{}", r.lines_added, r.lines_removed)])
+        .map(|r| {
+            [
+                r.dockerfile.clone(),
+                services(r),
+                what(r),
+                format!("+{} -{}", r.lines_added, r.lines_removed),
+                context_cell(r.context_before, r.context_after),
+            ]
+        })
         .collect();
     let mut w = headers.map(str::len);
     for c in &cells {
-        for i in 0..4 {
+        for i in 0..5 {
             w[i] = w[i].max(c[i].chars().count());
         }
     }
-    let line = |c: [&str; 4]| {
-        format!("{:<a$}  {:<b$}  {:<c$}  {}\n", c[0], c[1], c[2], c[3], a = w[0], b = w[1], c = w[2])
-            .trim_end()
-            .to_string()
+    let line = |c: [&str; 5]| {
+        format!(
+            "{:<a$}  {:<b$}  {:<c$}  {:<d$}  {}\n",
+            c[0],
+            c[1],
+            c[2],
+            c[3],
+            c[4],
+            a = w[0],
+            b = w[1],
+            c = w[2],
+            d = w[3]
+        )
+        .trim_end()
+        .to_string()
             + "\n"
     };
     let mut out = line(headers);
     for c in &cells {
-        out.push_str(&line([&c[0], &c[1], &c[2], &c[3]]));
+        out.push_str(&line([&c[0], &c[1], &c[2], &c[3], &c[4]]));
     }
     out.push_str(&totals_line(t));
     out
@@ -186,6 +243,9 @@ fn totals_line(t: &Totals) -> String {
     if t.errors > 0 {
         s.push_str(&format!(", {} {}", t.errors, if t.errors == 1 { "error" } else { "errors" }));
     }
+    if t.context_after < t.context_before {
+        s.push_str(&format!("; build contexts {}", context_cell(Some(t.context_before), Some(t.context_after))));
+    }
     s.push('\n');
     s
 }
@@ -197,15 +257,16 @@ fn md_escape(s: &str) -> String {
 /// Markdown for a pull-request description.
 pub fn markdown(rows: &[Row], t: &Totals) -> String {
     let mut out = String::from("## dockfix\n\n");
-    out.push_str("| file | services | changes | lines |\n| --- | --- | --- | --- |\n");
+    out.push_str("| file | services | changes | lines | context |\n| --- | --- | --- | --- | --- |\n");
     for r in rows {
         out.push_str(&format!(
-            "| `{}` | {} | {} | +{} −{} |\n",
+            "| `{}` | {} | {} | +{} −{} | {} |\n",
             md_escape(&r.dockerfile),
             md_escape(&services(r)),
             md_escape(&r.error.as_ref().map_or_else(|| what(r), |e| format!("error: {e}"))),
             r.lines_added,
-            r.lines_removed
+            r.lines_removed,
+            context_cell(r.context_before, r.context_after)
         ));
     }
     out.push('\n');

@@ -25,7 +25,7 @@
 mod catalog;
 mod proof;
 mod reads;
-mod text;
+pub mod text;
 mod tree;
 
 use std::collections::{BTreeMap, BTreeSet};
