@@ -157,3 +157,53 @@ fn two_dockerfiles_sharing_a_context_get_their_own_ignore_files() {
     }
     assert!(!d.path().join(".dockerignore").exists());
 }
+
+#[test]
+fn a_shared_base_is_reported_then_extracted() {
+    let d = tempfile::tempdir().unwrap();
+    let w = |p: &str, c: &str| {
+        let path = d.path().join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, c).unwrap();
+    };
+    let start = "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y --no-install-recommends libpq5 \\\n    && rm -rf /var/lib/apt/lists/*\n";
+    w("api/Dockerfile", &format!("{start}WORKDIR /app\nCOPY app.py .\nCMD [\"python\", \"app.py\"]\n"));
+    w(
+        "worker/Dockerfile",
+        &format!("{start}# the worker\nWORKDIR /srv\nCOPY app.py .\nCMD [\"python\", \"app.py\"]\n"),
+    );
+    w("web/Dockerfile", "FROM nginx:1.27\nCOPY site /usr/share/nginx/html\n");
+    for s in ["api", "worker"] {
+        w(&format!("{s}/app.py"), "print(1)\n");
+    }
+    w("web/site/index.html", "hi\n");
+    let out = dockfix(d.path(), &["--dry-run", "--select", "reorder", "."]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("shared base: 2 Dockerfiles start with `FROM python:3.12-slim` and the same system-package install:\n  api/Dockerfile\n  worker/Dockerfile\n"),
+        "{stdout}"
+    );
+    let out = dockfix(d.path(), &["--dry-run", "--format", "json", "--select", "reorder", "."]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["shared_bases"][0]["members"].as_array().unwrap().len(), 2, "{v}");
+
+    let out = dockfix(d.path(), &["apply", "--select", "reorder", "--extract-base", "docker/base.Dockerfile", "."]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    assert!(stdout.contains("created docker/base.Dockerfile (shared base of 2 Dockerfiles; build it first: docker build -t local/base -f docker/base.Dockerfile docker)"), "{stdout}");
+    let base = std::fs::read_to_string(d.path().join("docker/base.Dockerfile")).unwrap();
+    assert!(base.ends_with(&format!("\n{start}")), "{base}");
+    assert_eq!(
+        std::fs::read_to_string(d.path().join("worker/Dockerfile")).unwrap(),
+        "FROM local/base\n# the worker\nWORKDIR /srv\nCOPY app.py .\nCMD [\"python\", \"app.py\"]\n"
+    );
+    assert!(std::fs::read_to_string(d.path().join("web/Dockerfile")).unwrap().starts_with("FROM nginx:1.27\n"));
+    // Nothing shared is left to report; the base Dockerfile itself is one more Dockerfile.
+    let out = dockfix(d.path(), &["--dry-run", "--select", "reorder", "."]);
+    assert!(!text(&out.stdout).contains("shared base:"), "{}", text(&out.stdout));
+    // Nothing left to extract: an error, and nothing written.
+    let out = dockfix(d.path(), &["apply", "--extract-base", "docker/other.Dockerfile", "."]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no two Dockerfiles start with the same FROM"), "{}", text(&out.stderr));
+    assert!(!d.path().join("docker/other.Dockerfile").exists());
+}

@@ -13,6 +13,7 @@ pub mod invariants;
 pub mod plan;
 pub mod registry;
 pub mod render;
+pub mod shared_base;
 pub mod summary;
 pub mod write;
 
@@ -158,6 +159,10 @@ struct RunArgs {
     /// link, to its target, when the target is inside the given paths
     #[arg(long)]
     follow_symlinks: bool,
+    /// apply: write the start that several Dockerfiles share (FROM + system
+    /// packages) to this Dockerfile, and start them FROM the image built from it
+    #[arg(long, value_name = "PATH")]
+    extract_base: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -554,6 +559,20 @@ fn run(mode: RunMode, args: RunArgs) -> u8 {
         }
     }
     let mut out = anstream::stdout();
+    let bases = if batch_run { shared_base::find(&plans) } else { Vec::new() };
+    let mut base_written: Option<String> = None;
+    if let (RunMode::Apply, Some(path)) = (mode, &args.extract_base) {
+        match extract_base(&mut plans, &bases, path) {
+            Ok(msg) => base_written = Some(msg),
+            Err(e) => {
+                let _ = writeln!(stderr, "error: --extract-base {}: {e}", path.display());
+                return 2;
+            }
+        }
+    } else if args.extract_base.is_some() {
+        let _ = writeln!(stderr, "error: --extract-base is an option of `dockfix apply`");
+        return 2;
+    }
     let pending = |plans: &[(FilePlan, Vec<String>)]| {
         if mode == RunMode::Check {
             plans.iter().any(|(p, _)| !p.outcome.findings.is_empty())
@@ -598,6 +617,9 @@ fn run(mode: RunMode, args: RunArgs) -> u8 {
             }
         }
         if args.format == Format::Text && !args.quiet {
+            if let Some(msg) = &base_written {
+                let _ = writeln!(out, "{msg}");
+            }
             for (p, _) in &plans {
                 for r in p.outcome.findings.iter().filter(|r| !r.applied) {
                     let _ = render::finding_block(&mut out, &p.path, r, false);
@@ -606,6 +628,9 @@ fn run(mode: RunMode, args: RunArgs) -> u8 {
             if batch_run {
                 let (rows, totals) = summary::rows(&plans, &errors);
                 let _ = write!(out, "\n{}", summary::text(&rows, &totals));
+                if base_written.is_none() && !bases.is_empty() {
+                    let _ = write!(out, "\n{}", shared_base::text(&bases));
+                }
             } else {
                 summary(&mut stderr, &plans, files_total, changed, fixes, false);
             }
@@ -613,7 +638,8 @@ fn run(mode: RunMode, args: RunArgs) -> u8 {
     }
     let code = match args.format {
         Format::Json => {
-            let report = json_report(&plans, &errors);
+            let mut report = json_report(&plans, &errors);
+            report.shared_bases = bases.clone();
             let _ = writeln!(out, "{}", serde_json::to_string_pretty(&report).unwrap_or_default());
             u8::from(pending(&plans))
         }
@@ -641,6 +667,9 @@ fn run(mode: RunMode, args: RunArgs) -> u8 {
         Format::Markdown => {
             let (rows, totals) = summary::rows(&plans, &errors);
             let _ = write!(out, "{}", summary::markdown(&rows, &totals));
+            if !bases.is_empty() {
+                let _ = write!(out, "\n### Shared base\n\n```\n{}```\n", shared_base::text(&bases));
+            }
             u8::from(pending(&plans))
         }
         Format::Text => match mode {
@@ -678,6 +707,9 @@ fn run(mode: RunMode, args: RunArgs) -> u8 {
                     if batch_run {
                         let (rows, totals) = summary::rows(&plans, &errors);
                         let _ = write!(out, "\n{}", summary::text(&rows, &totals));
+                        if !bases.is_empty() {
+                            let _ = write!(out, "\n{}", shared_base::text(&bases));
+                        }
                     } else {
                         summary(&mut stderr, &plans, files_total, changed, fixes, true);
                     }
@@ -757,6 +789,8 @@ struct JsonReport<'a> {
     summary: JsonSummary,
     files: Vec<JsonFile<'a>>,
     errors: Vec<JsonError>,
+    /// Groups of Dockerfiles with the same start (batch runs).
+    shared_bases: Vec<shared_base::SharedBase>,
 }
 
 fn json_report<'a>(plans: &'a [(FilePlan, Vec<String>)], errors: &[FileError]) -> JsonReport<'a> {
@@ -781,6 +815,7 @@ fn json_report<'a>(plans: &'a [(FilePlan, Vec<String>)], errors: &[FileError]) -
                 message: e.message.clone(),
             })
             .collect(),
+        shared_bases: Vec::new(),
     }
 }
 
@@ -825,6 +860,7 @@ fn verify(args: VerifyArgs) -> u8 {
         warn_unused_suppressions: false,
         compose_files: Vec::new(),
         follow_symlinks: false,
+        extract_base: None,
     };
     let mut configs = Configs::default();
     let mut reports = Vec::new();
@@ -986,6 +1022,7 @@ fn audit(args: AuditArgs) -> u8 {
         warn_unused_suppressions: false,
         compose_files: Vec::new(),
         follow_symlinks: false,
+        extract_base: None,
     };
     let units = batch::units(&found.dockerfiles, &composes);
     let mut configs = Configs::default();
@@ -1132,6 +1169,41 @@ fn hold_back_shared_files(plans: &mut [(FilePlan, Vec<String>)]) -> Vec<String> 
         });
     }
     notes
+}
+
+/// `apply --extract-base PATH`: the largest group of Dockerfiles with the
+/// same start gets it from a base Dockerfile written to PATH.
+fn extract_base(
+    plans: &mut [(FilePlan, Vec<String>)],
+    bases: &[shared_base::SharedBase],
+    path: &Path,
+) -> Result<String, String> {
+    let Some(g) = bases.first() else {
+        return Err("no two Dockerfiles start with the same FROM and system-package installs".into());
+    };
+    let image = shared_base::image_name(path);
+    let text = shared_base::base_dockerfile(g, &image, path);
+    match std::fs::read(path) {
+        Ok(old) if old != text.as_bytes() => return Err("exists already; dockfix does not overwrite it".into()),
+        _ => {}
+    }
+    if let Some(d) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(d).map_err(|e| e.to_string())?;
+    }
+    write::write_atomic(path, text.as_bytes()).map_err(|e| e.to_string())?;
+    for m in &g.members {
+        if let Some((p, _)) = plans.iter_mut().find(|(p, _)| p.path == m.dockerfile) {
+            p.outcome.fixed = shared_base::rewrite_member(&p.outcome.fixed, m, &image);
+        }
+    }
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    Ok(format!(
+        "created {} (shared base of {} Dockerfiles; build it first: docker build -t {image} -f {} {})",
+        path.display(),
+        g.members.len(),
+        path.display(),
+        dir.display()
+    ))
 }
 
 #[cfg(test)]
