@@ -207,3 +207,29 @@ fn a_shared_base_is_reported_then_extracted() {
     assert!(text(&out.stderr).contains("no two Dockerfiles start with the same FROM"), "{}", text(&out.stderr));
     assert!(!d.path().join("docker/other.Dockerfile").exists());
 }
+
+#[test]
+fn bake_targets_give_contexts_and_names() {
+    // The bake target builds api/Dockerfile from the repository root: the
+    // install reads api/requirements.txt from that context.
+    let d = tempfile::tempdir().unwrap();
+    let w = |p: &str, c: &str| {
+        let path = d.path().join(p);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, c).unwrap();
+    };
+    w(
+        "docker-bake.hcl",
+        "group \"default\" {\n  targets = [\"api\"]\n}\n\ntarget \"api\" {\n  context    = \".\"\n  dockerfile = \"api/Dockerfile\"\n  args = {\n    PY = \"3.12\"\n  }\n}\n\ntarget \"odd\" {\n  context = \"${ROOT}\"\n}\n",
+    );
+    w("api/Dockerfile", "FROM python:3.12\nWORKDIR /app\nCOPY . .\nRUN pip install -r api/requirements.txt\nCMD [\"python\", \"api/main.py\"]\n");
+    w("api/requirements.txt", "flask\n");
+    w("api/main.py", "print(1)\n");
+    let out = dockfix(d.path(), &["--dry-run", "--select", "reorder", "."]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("+COPY api/requirements.txt ./api/"), "{stdout}");
+    assert!(
+        stdout.lines().any(|l| l.starts_with("api/Dockerfile") && l.contains(" api ") && l.contains("reorder")),
+        "{stdout}"
+    );
+}

@@ -223,6 +223,81 @@ pub fn plan_findings(path: &Path, text: &str, findings: Vec<dockfix_core::Findin
     }
 }
 
+/// Build targets of `docker-bake.hcl` files, as compose-like services so
+/// that their Dockerfiles are planned with the contexts, targets and
+/// arguments bake builds them with. Only simple targets: string
+/// `context`/`dockerfile`/`target` without variables, flat `args`, no
+/// `inherits`, `matrix` or nested blocks; others are left to discovery.
+pub fn bake_services(files: &[PathBuf]) -> Vec<ComposeFile> {
+    let mut out = Vec::new();
+    for f in files {
+        let Ok(text) = std::fs::read_to_string(f) else { continue };
+        let Ok(blocks) = dockfix_pass_ci_cache::bake::scan(&text) else { continue };
+        let dir = f.parent().filter(|d| !d.as_os_str().is_empty()).map(Path::to_path_buf).unwrap_or(PathBuf::from("."));
+        let mut services = Vec::new();
+        for b in blocks.iter().filter(|b| b.kind == "target" && !b.nested) {
+            let Some(name) = b.labels.first() else { continue };
+            if b.attr("inherits").is_some() || b.attr("matrix").is_some() || b.attr("dockerfile-inline").is_some() {
+                continue;
+            }
+            let string = |k: &str| -> Result<Option<String>, ()> {
+                match b.attr(k) {
+                    None => Ok(None),
+                    Some(a) => {
+                        let v = a.value.trim();
+                        let inner = v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).ok_or(())?;
+                        if inner.contains("${") || inner.contains('"') {
+                            return Err(());
+                        }
+                        Ok(Some(inner.to_string()))
+                    }
+                }
+            };
+            let (Ok(context), Ok(dockerfile), Ok(target)) = (string("context"), string("dockerfile"), string("target"))
+            else {
+                continue;
+            };
+            let Some(args) = b.attr("args").map_or(Some(BTreeMap::new()), |a| flat_map(&a.value)) else { continue };
+            let context = dir.join(context.unwrap_or_else(|| ".".into()));
+            let dockerfile = context.join(dockerfile.unwrap_or_else(|| "Dockerfile".into()));
+            let line = text[..b.start.min(text.len())].matches('\n').count() + 1;
+            services.push(dockfix_compose::Service {
+                name: name.clone(),
+                line,
+                col: 0,
+                build: Some(dockfix_compose::Build { context, dockerfile, target, args, inline: false }),
+                image: None,
+                has_ports: false,
+                depends_on: Vec::new(),
+                profiles: Vec::new(),
+                command: None,
+                restart: None,
+            });
+        }
+        if !services.is_empty() {
+            out.push(ComposeFile { path: f.clone(), text, services });
+        }
+    }
+    out
+}
+
+/// `{ A = "1", B = "x" }` (also on several lines) as a map; None when a
+/// value is not a plain string.
+fn flat_map(v: &str) -> Option<BTreeMap<String, String>> {
+    let inner = v.trim().strip_prefix('{')?.strip_suffix('}')?;
+    let mut m = BTreeMap::new();
+    for item in inner.split([',', '\n']).map(str::trim).filter(|i| !i.is_empty()) {
+        let (k, val) = item.split_once('=')?;
+        let k = k.trim().trim_matches('"');
+        let val = val.trim().strip_prefix('"')?.strip_suffix('"')?;
+        if val.contains("${") {
+            return None;
+        }
+        m.insert(k.to_string(), val.to_string());
+    }
+    Some(m)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

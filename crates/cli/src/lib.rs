@@ -449,7 +449,7 @@ fn run(mode: RunMode, args: RunArgs) -> u8 {
             Err(message) => errors.push(FileError { path: c.clone(), line: None, column: None, message }),
         }
     }
-    let units = batch::units(&found.dockerfiles, &composes);
+    let units = batch::units(&found.dockerfiles, &[composes.clone(), batch::bake_services(&found.bake_files)].concat());
     let configs = std::sync::Mutex::new(Configs::default());
     let settings_of = |path: &Path| -> Result<Settings, FileError> {
         let eff = configs.lock().unwrap_or_else(|e| e.into_inner()).effective(args.config.as_deref(), path);
@@ -845,7 +845,7 @@ fn verify(args: VerifyArgs) -> u8 {
             return 2;
         }
     };
-    let units = batch::units(&found.dockerfiles, &composes);
+    let units = batch::units(&found.dockerfiles, &[composes.clone(), batch::bake_services(&found.bake_files)].concat());
     let run_args = RunArgs {
         paths: Vec::new(),
         dry_run: true,
@@ -1024,7 +1024,7 @@ fn audit(args: AuditArgs) -> u8 {
         follow_symlinks: false,
         extract_base: None,
     };
-    let units = batch::units(&found.dockerfiles, &composes);
+    let units = batch::units(&found.dockerfiles, &[composes.clone(), batch::bake_services(&found.bake_files)].concat());
     let mut configs = Configs::default();
     let mut audits = Vec::new();
     let mut statics: Vec<(String, String, Vec<dockfix_audit::StaticEntry>)> = Vec::new();
