@@ -29,7 +29,17 @@ pub enum Source {
     Context { pattern: String, excludes: Vec<String> },
     /// The result of another stage.
     Stage(usize),
+    /// A file another stage derives from some context files only: BuildKit
+    /// keys a `COPY --from` by the content copied, so the step re-runs only
+    /// when one of those files changes, even if the stage re-ran (the
+    /// `recipe.json` of `cargo chef prepare` changes with the manifests, not
+    /// with the sources). `names`: file names anywhere in the context.
+    Derived { stage: usize, names: Vec<String> },
 }
+
+/// What `cargo chef prepare` reads into its recipe (by file name).
+const CHEF_RECIPE_INPUTS: &[&str] =
+    &["Cargo.toml", "Cargo.lock", "config.toml", "config", "rust-toolchain", "rust-toolchain.toml"];
 
 /// One step of the model.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,7 +243,18 @@ pub fn model(doc: &Document, target: Option<&str>) -> Model {
                     match from {
                         Some(f) => {
                             if let Some(s) = stage_ref(&stages, &f, st.index) {
-                                reads.push(Source::Stage(s));
+                                let n = ins.args.len();
+                                let recipe_only = n > 1
+                                    && ins.args[..n - 1].iter().all(|a| a.value.ends_with("recipe.json"))
+                                    && steps[stages[s].2.clone()]
+                                        .iter()
+                                        .any(|p: &Step| p.text.contains("cargo chef prepare"));
+                                if recipe_only {
+                                    let names = CHEF_RECIPE_INPUTS.iter().map(|x| x.to_string()).collect();
+                                    reads.push(Source::Derived { stage: s, names });
+                                } else {
+                                    reads.push(Source::Stage(s));
+                                }
                             }
                         }
                         None if ins.heredocs.is_empty() => {
@@ -299,7 +320,7 @@ pub fn model(doc: &Document, target: Option<&str>) -> Model {
         }
         for step in &steps[stages[s].2.clone()] {
             for r in &step.reads {
-                if let Source::Stage(x) = r {
+                if let Source::Stage(x) | Source::Derived { stage: x, .. } = r {
                     todo.push(*x);
                 }
             }
@@ -326,6 +347,12 @@ impl Model {
                     let step = &self.steps[i];
                     let reads_changed = step.reads.iter().any(|r| match r {
                         Source::Stage(x) => stage_changed.get(*x).copied().unwrap_or(false),
+                        Source::Derived { stage, names } => {
+                            stage_changed.get(*stage).copied().unwrap_or(false)
+                                && changed
+                                    .iter()
+                                    .any(|p| names.iter().any(|n| p.rsplit('/').next() == Some(n.as_str())))
+                        }
                         Source::Context { pattern, excludes } => changed.iter().any(|p| {
                             source_reads(pattern, p) && !excludes.iter().any(|e| source_reads(e, p) || glob_match(e, p))
                         }),
@@ -347,6 +374,18 @@ mod tests {
 
     fn texts(m: &Model, idx: &[usize]) -> Vec<String> {
         idx.iter().map(|i| m.steps[*i].text.clone()).collect()
+    }
+
+    #[test]
+    fn a_cargo_chef_recipe_changes_with_the_manifests_only() {
+        let doc = parse_str("FROM rust:1.79 AS chef\nWORKDIR /app\nFROM chef AS planner\nCOPY . .\nRUN cargo chef prepare --recipe-path recipe.json\nFROM chef AS builder\nCOPY --from=planner /app/recipe.json recipe.json\nRUN cargo chef cook --release --recipe-path recipe.json\nCOPY . .\nRUN cargo build --release\nFROM debian:bookworm-slim\nCOPY --from=builder /app/target/release/app /app/app\n").unwrap();
+        let m = model(&doc, None);
+        let none = |_: &str| false;
+        let src = texts(&m, &m.invalidated(&["src/main.rs".into()], &none));
+        assert!(!src.iter().any(|t| t.contains("cook") || t.contains("recipe.json recipe.json")), "{src:?}");
+        assert!(src.iter().any(|t| t.contains("cargo chef prepare")) && src.iter().any(|t| t.contains("/app/app")));
+        let lock = texts(&m, &m.invalidated(&["Cargo.lock".into()], &none));
+        assert!(lock.iter().any(|t| t.contains("cargo chef cook")), "{lock:?}");
     }
 
     #[test]

@@ -330,10 +330,39 @@ fn rewritten_dockerfile_builds_and_runs_like_the_original() {
     let text = std::fs::read_to_string(&main).unwrap();
     // The nonce keeps BuildKit from finding this very edit in its cache from an earlier run.
     let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let edited = text.replace("line = line.to_uppercase();", "line = format!(\"{}!!\", line.to_uppercase());");
+    // It is in the binary too (an environment variable's name), so the binary
+    // is new content and the copies out of the builder really re-run.
+    let edited = text.replace(
+        "line = line.to_uppercase();",
+        &format!(
+            "line = format!(\"{{}}!!\", line.to_uppercase()); if std::env::var_os(\"DOCKFIX_E2E_{nonce}\").is_some() {{ line.clear(); }}"
+        ),
+    );
     std::fs::write(&main, format!("{edited}// edit {nonce}\n")).unwrap();
     let log = build(&dir, "Dockerfile.chef", &chef_tag);
     assert!(step_cached(&log, "cargo chef cook"), "cargo chef cook ran again after a source edit:\n{log}");
     assert!(!step_cached(&log, "cargo build --release"), "the build did not run again:\n{log}");
     assert!(run(&chef_tag).contains("!!!"), "the edit did not reach the image");
+
+    // The cache model of `dockfix audit` predicts the same steps.
+    let mut ran: Vec<String> = dockfix_verify::progress::parse(&log)
+        .rerun()
+        .iter()
+        .filter_map(|s| s.name.split_once("] ").map(|(_, i)| dockfix_audit::normalize(i)))
+        .collect();
+    let doc = dockfix_syntax::parse_str(&fixed).unwrap();
+    let model = dockfix_core::cache::model(&doc, None);
+    let ignore = std::fs::read(dir.join(".dockerignore"))
+        .ok()
+        .and_then(|b| dockfix_dockerignore::Matcher::parse(&b).ok())
+        .unwrap_or_default();
+    let mut predicted: Vec<String> = model
+        .invalidated(&["src/main.rs".to_string()], &|p| ignore.is_excluded(p))
+        .iter()
+        .filter(|i| !model.steps[**i].is_metadata())
+        .map(|i| dockfix_audit::normalize(&model.steps[*i].text))
+        .collect();
+    ran.sort();
+    predicted.sort();
+    assert_eq!(ran, predicted, "the cache model disagrees with BuildKit:\n{log}");
 }
