@@ -210,10 +210,11 @@ impl<'p> Engine<'p> {
         let mut rounds = 0;
         let mut doc = doc0.clone();
         let mut used_sups: BTreeSet<usize> = BTreeSet::new();
+        let pass_names: Vec<&'static str> = self.passes.iter().map(|p| p.name()).collect();
 
         for round in 0..self.max_rounds {
             rounds = round + 1;
-            let cx = Context { doc: &doc, service, fs: &overlay, options, history };
+            let cx = Context { doc: &doc, service, fs: &overlay, options, history, passes: &pass_names };
             let mut used_now = BTreeSet::new();
             let findings = self.collect(&cx, &mut dropped, &mut used_now);
             if round == 0 {
@@ -484,6 +485,40 @@ mod tests {
         assert_eq!(out.dropped.len(), 1);
         assert!(out.findings.iter().filter(|r| r.finding.pass == "upper").all(|r| r.applied));
         assert_eq!(out.findings.iter().find(|r| r.finding.pass == "upper").unwrap().line, 2);
+    }
+
+    /// Reports which passes run with it.
+    struct Peer;
+    impl Pass for Peer {
+        fn name(&self) -> &'static str {
+            "peer"
+        }
+        fn summary(&self) -> &'static str {
+            ""
+        }
+        fn explanation(&self) -> &'static str {
+            ""
+        }
+        fn applicability(&self) -> Applicability {
+            Applicability::DisplayOnly
+        }
+        fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
+            vec![Finding::new("peer", 0..0, format!("{:?} upper={}", cx.passes, cx.runs("upper")))]
+        }
+    }
+
+    #[test]
+    fn passes_know_who_runs() {
+        let svc = Service::for_dockerfile("/c/Dockerfile");
+        let (peer, upper) = (Peer, Upper);
+        let run = |passes: Vec<&dyn Pass>| {
+            let out = Engine::new(passes)
+                .run(&svc, &MemFs::new(), &PassOptions::default(), None, b"FROM a\n", Mode::default())
+                .unwrap();
+            out.findings.iter().find(|r| r.finding.pass == "peer").unwrap().finding.message.clone()
+        };
+        assert_eq!(run(vec![&peer]), "[\"peer\"] upper=false");
+        assert_eq!(run(vec![&upper, &peer]), "[\"upper\", \"peer\"] upper=true");
     }
 
     #[test]
