@@ -222,16 +222,31 @@ impl<'p> Engine<'p> {
             }
 
             // Report what is new, in original coordinates.
+            // A finding seen in an earlier round whose fix was not applied
+            // (it overlapped another) is the same finding again; one whose
+            // fix was applied is not (same message, another place).
             let mut index_of: Vec<Option<usize>> = Vec::with_capacity(findings.len());
+            let mut claimed: BTreeSet<usize> = BTreeSet::new();
             for f in &findings {
                 let key = (f.pass, f.message.clone());
-                let existing = reported.iter().position(|r| r.finding.pass == f.pass && r.finding.message == f.message);
-                if round > 0 && existing.is_some() {
-                    index_of.push(existing);
+                let at = map_back(&hist, f.range.start);
+                let same: Vec<usize> = (0..reported.len())
+                    .filter(|&i| {
+                        let r = &reported[i];
+                        !r.applied
+                            && !claimed.contains(&i)
+                            && r.finding.pass == f.pass
+                            && r.finding.message == f.message
+                    })
+                    .collect();
+                let existing = same.iter().copied().find(|&i| reported[i].range.start == at).or(same.first().copied());
+                if let (true, Some(i)) = (round > 0, existing) {
+                    claimed.insert(i);
+                    index_of.push(Some(i));
                     continue;
                 }
                 seen.insert(key);
-                let start = map_back(&hist, f.range.start);
+                let start = at;
                 let end = map_back(&hist, f.range.end).max(start);
                 let (line, column) = doc0.line_col(start);
                 let end_line = doc0.line_of(end.saturating_sub(1).max(start));
@@ -246,6 +261,7 @@ impl<'p> Engine<'p> {
                     })
                     .collect();
                 index_of.push(Some(reported.len()));
+                claimed.insert(reported.len());
                 reported.push(Reported {
                     finding: f.clone(),
                     range: start..end,
@@ -519,6 +535,52 @@ mod tests {
         };
         assert_eq!(run(vec![&peer]), "[\"peer\"] upper=false");
         assert_eq!(run(vec![&upper, &peer]), "[\"upper\", \"peer\"] upper=true");
+    }
+
+    /// Rewrites every `RUN b` to `RUN c`, under one message.
+    struct BtoC;
+    impl Pass for BtoC {
+        fn name(&self) -> &'static str {
+            "btoc"
+        }
+        fn summary(&self) -> &'static str {
+            ""
+        }
+        fn explanation(&self) -> &'static str {
+            ""
+        }
+        fn applicability(&self) -> Applicability {
+            Applicability::Safe
+        }
+        fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
+            cx.doc
+                .instructions
+                .iter()
+                .filter(|i| i.args_text() == "b" || i.args_text() == "a")
+                .map(|i| {
+                    let r = i.source_range(i.args_span.clone());
+                    let (from, to) = if i.args_text() == "a" { ("a", "b") } else { ("b", "c") };
+                    Finding::new("btoc", r.clone(), format!("{from} to {to}"))
+                        .fix(Fix::safe("rewrite", vec![Edit::replace(r, to)]))
+                })
+                .collect()
+        }
+    }
+
+    #[test]
+    fn same_message_in_later_rounds_is_a_new_finding() {
+        let svc = Service::for_dockerfile("/c/Dockerfile");
+        let pass = BtoC;
+        let out = Engine::new(vec![&pass])
+            .run(&svc, &MemFs::new(), &PassOptions::default(), None, b"FROM s\nRUN a\nRUN a\n", Mode::default())
+            .unwrap();
+        assert_eq!(String::from_utf8(out.fixed.clone()).unwrap(), "FROM s\nRUN c\nRUN c\n");
+        let b_to_c: Vec<&Reported> = out.findings.iter().filter(|r| r.finding.message == "b to c").collect();
+        assert_eq!(b_to_c.len(), 2);
+        assert!(b_to_c.iter().all(|r| r.applied));
+        let lines: Vec<usize> = b_to_c.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [2, 3]);
+        assert_eq!(b_to_c[1].edit_lines, vec![std::ops::Range { start: 3, end: 4 }]);
     }
 
     #[test]
