@@ -7,6 +7,7 @@ pub fn all() -> Vec<&'static dyn Pass> {
     vec![
         &dockfix_pass_reorder::Reorder,
         &dockfix_pass_cache_mounts::CacheMounts,
+        &dockfix_pass_apt_hygiene::AptHygiene,
         &dockfix_pass_compose_profiles::ComposeProfiles,
     ]
 }
