@@ -19,7 +19,7 @@
 mod apt;
 mod script;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use dockfix_core::config::OptionSpec;
 use dockfix_core::knowledge;
@@ -570,8 +570,26 @@ impl<'c, 'd> Analysis<'c, 'd> {
         }
     }
 
+    /// Per RUN, the packages installed before it in its stage chain (by
+    /// name, or a needed recommend such as `ca-certificates` that the
+    /// install brings one way or the other).
+    fn installed_before(&self) -> Vec<BTreeSet<String>> {
+        let mut out = vec![BTreeSet::new(); self.runs.len()];
+        let mut at_end: Vec<BTreeSet<String>> = Vec::new();
+        for s in 0..self.parents.len() {
+            let mut set = self.parents[s].and_then(|p| at_end.get(p).cloned()).unwrap_or_default();
+            for (ri, run) in self.runs.iter().enumerate().filter(|(_, r)| r.stage == s) {
+                out[ri] = set.clone();
+                set.extend(run_installs(run, run.apts.len()));
+            }
+            at_end.push(set);
+        }
+        out
+    }
+
     fn recommends(&self, out: &mut Vec<Finding>) {
         let doc = self.doc;
+        let installed = self.installed_before();
         for (ri, run) in self.runs.iter().enumerate() {
             if self.recommends_config[ri].is_some() || run.state.var("APT_CONFIG").is_some() {
                 continue;
@@ -611,9 +629,11 @@ impl<'c, 'd> Analysis<'c, 'd> {
                 }
                 // Recommended packages the main use needs: installed by name.
                 let mut keep: Vec<(&str, &str)> = Vec::new();
+                let present: BTreeSet<String> =
+                    run_installs(run, k).into_iter().chain(installed[ri].iter().cloned()).collect();
                 for r in &known {
                     for k in r.keep {
-                        if !names.contains(k) && !keep.iter().any(|(x, _)| x == k) {
+                        if !names.contains(k) && !present.contains(*k) && !keep.iter().any(|(x, _)| x == k) {
                             keep.push((k, r.package));
                         }
                     }
@@ -740,6 +760,24 @@ impl<'c, 'd> Analysis<'c, 'd> {
         }
         out
     }
+}
+
+/// What the first `upto` apt commands of a RUN install: packages by name,
+/// and the recommends their main use needs (installed one way or the other).
+fn run_installs(run: &Run<'_>, upto: usize) -> Vec<String> {
+    let Ok(s) = &run.script else { return Vec::new() };
+    let mut out = Vec::new();
+    for a in run.apts.iter().take(upto).filter(|a| a.use_ == Use::Fetch) {
+        for &p in &a.packages {
+            if let Some(n) = apt::package_name(&s.cmds[a.cmd].words[p].value) {
+                out.push(n.to_string());
+                if let Some(r) = knowledge::apt_recommends(n) {
+                    out.extend(r.keep.iter().map(|k| k.to_string()));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Text that marks a command as touching what `apt-get update` reads: its
@@ -1152,6 +1190,16 @@ mod tests {
             fixed(src),
             "FROM debian\nRUN apt-get update && apt-get install --no-install-recommends -y libc6-dev ca-certificates gcc wget && rm -rf /var/lib/apt/lists/*\n"
         );
+    }
+
+    #[test]
+    fn needed_recommends_are_added_once() {
+        let src = "FROM debian AS base\nRUN apt-get update && apt-get install -y curl \\\n    && apt-get install -y wget && rm -rf /var/lib/apt/lists/*\nFROM base\nRUN apt-get update && apt-get install -y git && rm -rf /var/lib/apt/lists/*\n";
+        let out = fixed(src);
+        assert_eq!(out.matches("ca-certificates").count(), 1, "{out}");
+        assert!(out.contains("install --no-install-recommends -y ca-certificates curl"), "{out}");
+        assert!(out.contains("install --no-install-recommends -y wget"), "{out}");
+        assert!(out.contains("install --no-install-recommends -y git"), "{out}");
     }
 
     #[test]
