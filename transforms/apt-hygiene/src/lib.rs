@@ -209,6 +209,8 @@ struct Analysis<'c, 'd> {
     /// Each stage's parent stage.
     parents: Vec<Option<usize>>,
     consumers: Vec<Consumer>,
+    /// RUNs (indices in `runs`) whose package lists a later step reads.
+    read_later: BTreeSet<usize>,
     /// Per RUN (index in `runs`): where `APT::Install-Recommends` may have
     /// been set before it (line and what).
     recommends_config: Vec<Option<String>>,
@@ -227,6 +229,7 @@ impl<'c, 'd> Analysis<'c, 'd> {
             states: BTreeMap::new(),
             parents: Vec::new(),
             consumers: Vec::new(),
+            read_later: BTreeSet::new(),
             recommends_config: Vec::new(),
         };
         let mut ends: Vec<(Lists, Option<String>)> = Vec::new();
@@ -267,6 +270,9 @@ impl<'c, 'd> Analysis<'c, 'd> {
                 if r.lists_mounted || r.lists_moved() {
                     lists.since.push(idx);
                     continue;
+                }
+                if let (true, Some((p, _))) = (r.consumes().is_some() || r.reads(), lists.provider) {
+                    a.read_later.insert(p);
                 }
                 if let (Some(first_use), Some(provider)) = (r.consumes(), lists.provider) {
                     a.consumers.push(Consumer {
@@ -719,46 +725,22 @@ impl<'c, 'd> Analysis<'c, 'd> {
             let label = run.label(first_update + fetch);
             out.push(
                 Finding::new(NAME, range, format!("the RUN of `{label}` leaves the package lists in the image"))
-                    .why(format!("`apt-get update` writes the package lists to {LISTS} (about 80 MB for Debian 12's main archive alone). Only apt needs them, while it installs; every later install in this Dockerfile fetches its own. Deleting them in this RUN keeps them out of its layer — a later RUN could only hide them, the layer would still hold them."))
+                    .why(format!("`apt-get update` writes the package lists to {LISTS} (about 80 MB for Debian 12's main archive alone). Only apt needs them, while it installs, and no later step uses these (each later install fetches its own). Deleting them in this RUN keeps them out of its layer — a later RUN could only hide them, the layer would still hold them."))
                     .gain("A smaller image: the package lists are not in it.")
                     .fix(Fix::safe(format!("Add `{RM_LISTS}` at the end of the RUN"), vec![e])),
             );
         }
     }
 
-    /// A later step (in this stage or one built on it) that reads the lists
-    /// this RUN leaves.
+    /// A later step (in this stage or one built on it) reads the lists this
+    /// RUN leaves, or another stage copies them out.
     fn lists_needed_after(&self, ri: usize) -> bool {
-        let run = &self.runs[ri];
-        let family = self.family(run.stage);
-        for other in &self.runs {
-            let later = family.contains(&other.stage) && (other.stage != run.stage || other.idx > run.idx);
-            if later && !other.lists_mounted && (other.consumes().is_some() || other.reads()) {
-                return true;
-            }
-        }
-        // A stage copies them out.
-        self.doc.instructions.iter().any(|ins| {
-            matches!(ins.kind, Kind::Copy | Kind::Add)
-                && ins.flag("from").is_some()
-                && ins.arg_values().iter().rev().skip(1).any(|a| overlaps(&normalize(a), LISTS))
-        })
-    }
-
-    /// Stage `s` and the stages built on it.
-    fn family(&self, s: usize) -> Vec<usize> {
-        let mut out = vec![s];
-        let mut i = 0;
-        while i < out.len() {
-            let cur = out[i];
-            for (c, p) in self.parents.iter().enumerate() {
-                if *p == Some(cur) && c > cur && !out.contains(&c) {
-                    out.push(c);
-                }
-            }
-            i += 1;
-        }
-        out
+        self.read_later.contains(&ri)
+            || self.doc.instructions.iter().any(|ins| {
+                matches!(ins.kind, Kind::Copy | Kind::Add)
+                    && ins.flag("from").is_some()
+                    && ins.arg_values().iter().rev().skip(1).any(|a| overlaps(&normalize(a), LISTS))
+            })
     }
 }
 
@@ -1142,6 +1124,16 @@ mod tests {
         same("FROM debian AS base\nRUN apt-get update && apt-get install -y --no-install-recommends curl\nFROM scratch\nCOPY --from=base /var/lib/apt/lists /lists\n");
         // A trailing `;` leaves no safe place for the `rm`.
         same("FROM debian\nRUN apt-get update && apt-get install -y --no-install-recommends curl;\n");
+    }
+
+    #[test]
+    fn only_the_lists_a_later_step_reads_stay() {
+        // Line 5 reads the lists of line 3 (the fix that repeats the update
+        // there is unsafe, and off); nothing reads those of line 2.
+        let src = "FROM debian\nRUN apt-get update && apt-get install -y --no-install-recommends curl\nRUN apt-get update && apt-get install -y --no-install-recommends gnupg\nCOPY x.list /etc/apt/sources.list.d/\nRUN apt-get install -y --no-install-recommends x\n";
+        let out = run_with(src, false, false, &MemFs::new()).fixed;
+        assert!(out.contains("curl && rm -rf /var/lib/apt/lists/*\n"), "{out}");
+        assert!(out.contains("gnupg\n"), "{out}");
     }
 
     #[test]
