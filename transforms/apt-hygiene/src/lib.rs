@@ -96,6 +96,9 @@ struct Run<'d> {
     state: State,
     /// A mount covers /var/lib/apt/lists: its lists are not the image's.
     lists_mounted: bool,
+    /// The first command that may run apt in a way dockfix cannot read
+    /// (`sh -c "apt-get …"`, a script): it may read the lists.
+    opaque: Option<usize>,
 }
 
 impl Run<'_> {
@@ -120,9 +123,12 @@ impl Run<'_> {
         None
     }
 
-    /// Reads the lists before any update, without downloading.
+    /// Reads the lists before any update, without downloading (or may, in
+    /// a way dockfix cannot read).
     fn reads(&self) -> bool {
+        let before_update = |cmd: usize| !self.apts.iter().any(|a| a.cmd < cmd && a.use_ == Use::Update);
         self.apts.iter().take_while(|a| !matches!(a.use_, Use::Update | Use::Clean)).any(|a| a.use_ == Use::Read)
+            || self.opaque.is_some_and(before_update)
     }
 
     fn last_update(&self) -> Option<usize> {
@@ -261,8 +267,9 @@ impl<'c, 'd> Analysis<'c, 'd> {
                     Err(_) => Vec::new(),
                 };
                 let lists_mounted = lists_mounted(ins, &states[k]);
+                let opaque = opaque_apt(cx, &script, &apts, ins);
                 let ri = a.runs.len();
-                a.runs.push(Run { idx, stage: s, script, apts, state: states[k].clone(), lists_mounted });
+                a.runs.push(Run { idx, stage: s, script, apts, state: states[k].clone(), lists_mounted, opaque });
                 a.run_at.insert(idx, ri);
                 a.recommends_config.push(config.clone());
                 config = config.or_else(|| a.sets_recommends(idx, &states[k]));
@@ -492,19 +499,7 @@ impl<'c, 'd> Analysis<'c, 'd> {
                 Some(&ri) => self.cmds_inert(&self.runs[ri], 0, usize::MAX, allow_apt),
                 None => Err(format!("{what} runs in a shell dockfix does not read")),
             },
-            Kind::Copy | Kind::Add => {
-                let dest = ins.args.last().map(|a| a.value.as_str()).unwrap_or("");
-                let abs = match (dest.starts_with('/'), self.states.get(&idx).map(|s| &s.workdir)) {
-                    (true, _) => Some(normalize(dest)),
-                    (false, Some(Workdir::Abs(w))) => Some(normalize(&format!("{w}/{dest}"))),
-                    _ => None,
-                };
-                match abs {
-                    Some(p) if !SENSITIVE_PATHS.iter().any(|s| overlaps(&p, s)) => Ok(()),
-                    Some(p) => Err(format!("{what} writes to {p}, where apt reads its configuration")),
-                    None => Err(format!("{what} copies to a directory dockfix cannot resolve")),
-                }
-            }
+            Kind::Copy | Kind::Add => self.copy_inert(idx).map_err(|why| format!("{what} {why}")),
             Kind::Env | Kind::Arg => match ins.pairs().into_iter().find(|(k, _)| {
                 let k = k.to_ascii_lowercase();
                 k.contains("proxy") || k == "apt_config"
@@ -528,6 +523,55 @@ impl<'c, 'd> Analysis<'c, 'd> {
             Kind::Unknown => Err(format!("{what} is not an instruction dockfix knows")),
             _ => Ok(()),
         }
+    }
+
+    /// Why a COPY/ADD may write where apt reads. The destination is
+    /// resolved against WORKDIR (the base image's own counts as `/`, the
+    /// builder's default); a copy into a directory above apt's files is
+    /// fine when the sources it copies there hold none of them.
+    fn copy_inert(&self, idx: usize) -> Result<(), String> {
+        let ins = &self.doc.instructions[idx];
+        let args = ins.arg_values();
+        let Some((dest, srcs)) = args.split_last() else { return Ok(()) };
+        let workdir = match self.states.get(&idx).map(|s| s.workdir.clone()) {
+            Some(Workdir::Abs(w)) => w,
+            Some(Workdir::Base(rel)) => normalize(&format!("/{rel}")),
+            _ if dest.starts_with('/') => "/".to_string(),
+            _ => return Err("copies to a directory dockfix cannot resolve".into()),
+        };
+        let p = if dest.starts_with('/') { normalize(dest) } else { normalize(&format!("{workdir}/{dest}")) };
+        let hits: Vec<&str> = SENSITIVE_PATHS.iter().copied().filter(|s| overlaps(&p, s)).collect();
+        if hits.is_empty() {
+            return Ok(());
+        }
+        if hits.iter().any(|s| p == *s || p.starts_with(&format!("{s}/"))) {
+            return Err(format!("writes to {p}, where apt reads its configuration"));
+        }
+        // `p` is above apt's files: what lands there from each source?
+        let from_context = ins.flag("from").is_none() && ins.heredocs.is_empty();
+        for src in srcs {
+            if !from_context || src.contains("://") || src.contains(['*', '?', '[', '$']) {
+                return Err(format!("copies into {p}, above apt's files, from where dockfix cannot look"));
+            }
+            let rel = src.trim_start_matches("./").trim_end_matches('/');
+            if self.cx.context_has_file(rel) {
+                let name = rel.rsplit('/').next().unwrap_or(rel);
+                let into_dir = dest.ends_with('/') || matches!(*dest, "." | "./") || p == "/" || srcs.len() > 1;
+                let landing = if into_dir { format!("{p}/{name}") } else { p.clone() };
+                if SENSITIVE_PATHS.iter().any(|s| overlaps(&normalize(&landing), s)) {
+                    return Err(format!("writes to {landing}, where apt reads its configuration"));
+                }
+                continue;
+            }
+            for s in &hits {
+                let below = s.strip_prefix(p.as_str()).unwrap_or(s).trim_start_matches('/');
+                let inside = if rel.is_empty() || rel == "." { below.to_string() } else { format!("{rel}/{below}") };
+                if self.cx.context_has_dir(&inside) || self.cx.context_has_file(&inside) {
+                    return Err(format!("copies {inside} to {s}, where apt reads its configuration"));
+                }
+            }
+        }
+        Ok(())
     }
 
     // ---- rule 2: --no-install-recommends ---------------------------------
@@ -742,6 +786,50 @@ impl<'c, 'd> Analysis<'c, 'd> {
                     && ins.arg_values().iter().rev().skip(1).any(|a| overlaps(&normalize(a), LISTS))
             })
     }
+}
+
+/// The first command of a RUN that may run apt where dockfix cannot see it:
+/// a word that names an apt tool outside a command it read (`sh -c
+/// "apt-get install …"`, `eval`), or a script it cannot read (one in the
+/// build context that never mentions apt is fine).
+fn opaque_apt(
+    cx: &Context<'_>,
+    script: &Result<Script<'_>, &'static str>,
+    apts: &[Apt],
+    ins: &Instruction,
+) -> Option<usize> {
+    let mentions =
+        |t: &str| ["apt-get", "apt-cache", "aptitude", "apt install", "apt update"].iter().any(|a| t.contains(a));
+    let s = match script {
+        Ok(s) => s,
+        Err(_) => return mentions(ins.line.text()).then_some(0),
+    };
+    s.cmds.iter().enumerate().position(|(i, c)| {
+        if apts.iter().any(|a| a.cmd == i) {
+            return false;
+        }
+        if c.words.iter().chain(&c.assigns).any(|w| mentions(&w.value)) {
+            return true;
+        }
+        let prog = c.program().unwrap_or("");
+        let file = if prog.ends_with(".sh")
+            || (c.words.first().is_some_and(|w| w.value.contains('/')) && !INERT_PROGRAMS.contains(&prog))
+        {
+            c.words.first()
+        } else if matches!(prog, "sh" | "bash" | "dash" | "." | "source") {
+            match c.words.get(1) {
+                Some(w) if w.value == "-c" => return false,
+                Some(w) if !w.value.starts_with('-') => Some(w),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        file.is_some_and(|f| match cx.read_context(f.value.trim_start_matches("./")) {
+            Some(text) => mentions(&text),
+            None => true,
+        })
+    })
 }
 
 /// What the first `upto` apt commands of a RUN install: packages by name,
@@ -1056,27 +1144,52 @@ mod tests {
 
     #[test]
     fn repeats_the_update_when_a_step_between_may_change_apt() {
+        let mut fs = MemFs::new();
+        fs.insert("/ctx/rootfs/etc/apt/sources.list", b"deb http://mirror/debian bookworm main\n".to_vec());
+        fs.insert("/ctx/sources.list", b"deb http://mirror/debian bookworm main\n".to_vec());
+        fs.insert("/ctx/etc/apt/apt.conf.d/01proxy", b"Acquire::http::Proxy \"http://p:3128\";\n".to_vec());
         for between in [
             "USER root",
             "ENV http_proxy=http://proxy:3128",
             "ARG HTTPS_PROXY",
             "COPY rootfs/ /",
+            "COPY . /",
             "COPY sources.list /etc/apt/",
+            "COPY sources.list /etc/apt/sources.list.d/x.list",
+            "COPY --from=builder / /",
             "RUN ./configure-mirrors.sh",
             "RUN echo 'deb http://x bookworm main' > /etc/apt/sources.list.d/x.list",
             "RUN curl -fsSL https://x/key.gpg | gpg --dearmor -o /usr/share/keyrings/x.gpg",
             "RUN cd /etc && cp /tmp/x apt/",
         ] {
             let src = format!("FROM debian\nWORKDIR /app\nRUN apt-get update\n{between}\nRUN apt-get install -y --no-install-recommends curl\n");
-            let out = run_with(&src, false, false, &MemFs::new());
+            let out = run_with(&src, false, false, &fs);
             assert_eq!(out.fixed, src, "{between}: an unsafe fix was applied");
             assert!(
                 out.findings.iter().any(|(m, a)| m.contains("uses package lists") && *a == Applicability::Unsafe),
                 "{between}: {:?}",
                 out.findings
             );
-            let out = fixed(&src);
+            let out = run_with(&src, true, false, &fs).fixed;
             assert!(out.contains("RUN apt-get update\n"), "{between}: {out}");
+            assert!(out.contains("RUN apt-get update && apt-get install"), "{between}: {out}");
+        }
+    }
+
+    #[test]
+    fn copies_that_cannot_reach_apt_are_inert() {
+        let mut fs = MemFs::new();
+        fs.insert("/ctx/requirements.txt", b"flask\n".to_vec());
+        fs.insert("/ctx/app/main.py", b"print(1)\n".to_vec());
+        fs.insert("/ctx/rootfs/usr/local/bin/entry", b"#!/bin/sh\n".to_vec());
+        for between in
+            ["COPY requirements.txt .", "COPY . .", "COPY app /srv/app", "COPY rootfs/ /", "ADD requirements.txt /tmp/"]
+        {
+            let src = format!(
+                "FROM debian\nRUN apt-get update\n{between}\nRUN apt-get install -y --no-install-recommends curl\n"
+            );
+            let out = run_with(&src, false, false, &fs).fixed;
+            assert!(!out.contains("RUN apt-get update\n"), "{between}: {out}");
             assert!(out.contains("RUN apt-get update && apt-get install"), "{between}: {out}");
         }
     }
@@ -1124,6 +1237,28 @@ mod tests {
         same("FROM debian AS base\nRUN apt-get update && apt-get install -y --no-install-recommends curl\nFROM scratch\nCOPY --from=base /var/lib/apt/lists /lists\n");
         // A trailing `;` leaves no safe place for the `rm`.
         same("FROM debian\nRUN apt-get update && apt-get install -y --no-install-recommends curl;\n");
+    }
+
+    #[test]
+    fn steps_that_may_run_apt_out_of_sight_keep_the_lists() {
+        let mut fs = MemFs::new();
+        fs.insert("/ctx/install.sh", b"#!/bin/sh\nset -e\napt-get install -y --no-install-recommends jq\n".to_vec());
+        fs.insert("/ctx/build.sh", b"#!/bin/sh\nmake all\n".to_vec());
+        let first = "FROM debian\nWORKDIR /src\nRUN apt-get update && apt-get install -y --no-install-recommends curl\nCOPY . .\n";
+        for later in
+            ["RUN ./install.sh", "RUN sh install.sh", "RUN bash -c \"apt-get install -y jq\"", "RUN ./missing.sh"]
+        {
+            let src = format!("{first}{later}\n");
+            assert_eq!(run_with(&src, true, false, &fs).fixed, src, "{later}");
+        }
+        let src = format!("{first}RUN ./build.sh\n");
+        assert!(run_with(&src, true, false, &fs).fixed.contains("curl && rm -rf /var/lib/apt/lists/*"));
+        // xargs feeds apt-get: read like any install.
+        let src = "FROM debian\nRUN apt-get update && apt-get upgrade -y\nRUN xargs apt-get install -y --no-install-recommends < pkgs.txt\n";
+        assert_eq!(
+            fixed(src),
+            "FROM debian\nRUN apt-get update && apt-get upgrade -y && rm -rf /var/lib/apt/lists/*\nRUN apt-get update && xargs apt-get install -y --no-install-recommends < pkgs.txt && rm -rf /var/lib/apt/lists/*\n"
+        );
     }
 
     #[test]

@@ -160,6 +160,21 @@ impl<'a> Script<'a> {
                         }
                         c.words.remove(0);
                     }
+                    "xargs" => {
+                        // `xargs apt-get install -y < packages.txt`
+                        c.words.remove(0);
+                        while let Some(w) = c.words.first().map(|w| w.value.clone()) {
+                            if !w.starts_with('-') {
+                                break;
+                            }
+                            c.words.remove(0);
+                            if matches!(w.as_str(), "-a" | "-d" | "-E" | "-I" | "-L" | "-n" | "-P" | "-s")
+                                && !c.words.is_empty()
+                            {
+                                c.words.remove(0);
+                            }
+                        }
+                    }
                     "sudo" => {
                         c.words.remove(0);
                         c.sudo = true;
@@ -548,6 +563,9 @@ mod tests {
         assert_eq!(s.cmd_text(0), "DEBIAN_FRONTEND=noninteractive apt-get -qq update > /dev/null");
         let doc = parse_str("FROM a\nRUN [\"apt-get\", \"update\"]\n").unwrap();
         assert_eq!(Script::new(&doc, &doc.instructions[1]).unwrap().cmd_text(0), "apt-get update");
+        let doc = parse_str("FROM a\nRUN xargs -r apt-get install -y < pkgs.txt\n").unwrap();
+        let s = Script::new(&doc, &doc.instructions[1]).unwrap();
+        assert_eq!(s.cmds[0].program(), Some("apt-get"));
         let doc = parse_str("FROM a\nRUN sudo -E apt-get update\n").unwrap();
         let s = Script::new(&doc, &doc.instructions[1]).unwrap();
         assert_eq!((s.cmds[0].program(), s.cmds[0].sudo), (Some("apt-get"), true));
