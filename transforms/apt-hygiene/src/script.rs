@@ -64,6 +64,8 @@ pub enum Joiner {
     Leading(String),
     /// `cmd && \` then `<indent>cmd`.
     Trailing(String),
+    /// `cmd; \` then `<indent>cmd`, under `set -e`.
+    Semi(String),
     /// On one line (or no join to imitate).
     Inline,
 }
@@ -236,10 +238,10 @@ impl<'a> Script<'a> {
         }
     }
 
-    /// True when a heredoc script stops at the first failing command
-    /// (`set -e`, `set -eux`, `set -o errexit` as its first command).
+    /// True when the script stops at the first failing command (`set -e`,
+    /// `set -eux`, `set -o errexit` as its first command).
     pub fn errexit(&self) -> bool {
-        self.form == Form::Heredoc
+        self.form != Form::Exec
             && self.cmds.first().is_some_and(|c| {
                 c.program() == Some("set")
                     && c.words.iter().skip(1).any(|w| {
@@ -274,8 +276,10 @@ impl<'a> Script<'a> {
         }
         let src = self.source();
         let esc = self.escape() as u8;
+        let errexit = self.errexit();
         for w in self.cmds.windows(2) {
-            if w[1].before != Some(Op::And) {
+            let semi = w[1].before == Some(Op::Semi);
+            if w[1].before != Some(Op::And) && !(semi && errexit) {
                 continue;
             }
             let a = self.src(&w[0].span).end;
@@ -291,11 +295,18 @@ impl<'a> Script<'a> {
                 &last_line[..last_line.iter().take_while(|c| matches!(c, b' ' | b'\t')).count()],
             )
             .into_owned();
+            let first_line = trim(&gap[..first_nl]);
+            let ends = |op: &[u8]| first_line.strip_suffix(&[esc]).is_some_and(|r| trim(r).ends_with(op));
+            if semi {
+                if ends(b";") {
+                    return Joiner::Semi(indent);
+                }
+                continue;
+            }
             if trim(last_line).starts_with(b"&&") {
                 return Joiner::Leading(indent);
             }
-            let first_line = trim(&gap[..first_nl]);
-            if first_line.strip_suffix(&[esc]).is_some_and(|r| trim(r).ends_with(b"&&")) {
+            if ends(b"&&") {
                 return Joiner::Trailing(indent);
             }
         }
@@ -330,6 +341,10 @@ impl<'a> Script<'a> {
                 (Joiner::Trailing(ind), true) => {
                     let ind = if i == 0 || !trim(prefix).is_empty() { ind } else { lead };
                     format!("{text} && {esc}{eol}{ind}{head}")
+                }
+                // Under `set -e`, a command that starts its line.
+                (Joiner::Semi(_), true) if trim(prefix).is_empty() && i > 0 => {
+                    format!("{text}; {esc}{eol}{lead}{head}")
                 }
                 _ => format!("{text} && {head}"),
             },
@@ -371,6 +386,7 @@ impl<'a> Script<'a> {
             _ => match self.joiner() {
                 Joiner::Leading(ind) => format!(" {esc}{eol}{ind}&& {text}"),
                 Joiner::Trailing(ind) => format!(" && {esc}{eol}{ind}{text}"),
+                Joiner::Semi(ind) => format!("; {esc}{eol}{ind}{text}"),
                 Joiner::Inline => format!(" && {text}"),
             },
         };
@@ -499,6 +515,16 @@ mod tests {
             prepend("FROM a\nRUN <<EOF\napt-get install -y curl\nEOF\n").unwrap(),
             "FROM a\nRUN <<EOF\napt-get update && apt-get install -y curl\nEOF\n"
         );
+        // `set -e` and `; \` at line ends (the official images' style).
+        assert_eq!(
+            prepend("FROM a\nRUN set -eux; \\\n\tapt-get install -y curl; \\\n\tcurl --version\n").unwrap(),
+            "FROM a\nRUN set -eux; \\\n\tapt-get update; \\\n\tapt-get install -y curl; \\\n\tcurl --version\n"
+        );
+        // Without `set -e`, `;` would let a failed update pass.
+        assert_eq!(
+            prepend("FROM a\nRUN echo a; \\\n\tapt-get install -y curl\n").unwrap(),
+            "FROM a\nRUN echo a; \\\n\tapt-get update && apt-get install -y curl\n"
+        );
         // After `||` or in a pipeline the meaning would change.
         assert_eq!(prepend("FROM a\nRUN false || apt-get install -y curl\n"), None);
         assert_eq!(edit("FROM a\nRUN [\"apt-get\", \"install\", \"curl\"]\n", |s| s.prepend(0, "x")), None);
@@ -533,6 +559,10 @@ mod tests {
         assert_eq!(
             append("FROM a\nRUN <<EOF\napt-get update\napt-get install -y curl\nEOF\n").unwrap(),
             "FROM a\nRUN <<EOF\napt-get update\napt-get install -y curl && rm -rf /var/lib/apt/lists/*\nEOF\n"
+        );
+        assert_eq!(
+            append("FROM a\nRUN set -eux; \\\n\tapt-get update; \\\n\tapt-get install -y curl\n").unwrap(),
+            "FROM a\nRUN set -eux; \\\n\tapt-get update; \\\n\tapt-get install -y curl; \\\n\trm -rf /var/lib/apt/lists/*\n"
         );
         // A trailing `;`, `&` or comment: no safe place.
         assert_eq!(append("FROM a\nRUN apt-get update && apt-get install -y curl;\n"), None);
