@@ -347,6 +347,10 @@ impl<'c, 'd> Analysis<'c, 'd> {
                     continue;
                 }
             };
+            if run.ins(doc).flags_named("network").any(|f| f.value() == Some("none")) {
+                out.push(refuse("the RUN has no network (`--network=none`), so `apt-get update` cannot run there"));
+                continue;
+            }
             let insert_cmd = run.apts[c.first_use].cmd;
             let Some(prepend) = script.prepend(insert_cmd, &update_text) else {
                 out.push(refuse("the install is not a plain command of the RUN (it follows `||` or `!`, or is in a pipeline), so `apt-get update &&` in front of it would change what runs"));
@@ -1199,6 +1203,7 @@ mod tests {
         for run_line in [
             "RUN false || apt-get install -y --no-install-recommends curl",
             "RUN [\"apt-get\", \"install\", \"-y\", \"--no-install-recommends\", \"curl\"]",
+            "RUN --network=none apt-get install -y --no-install-recommends ./local.deb",
         ] {
             let src = format!("FROM debian\nRUN apt-get update\n{run_line}\n");
             let out = run(&src);
