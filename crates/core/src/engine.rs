@@ -216,11 +216,12 @@ impl<'p> Engine<'p> {
         // the new text, or solved by the other fix) and is not reported.
         let mut last_seen: Vec<usize> = Vec::new();
         let mut last_round = 0;
+        let pass_names: Vec<&'static str> = self.passes.iter().map(|p| p.name()).collect();
 
         for round in 0..self.max_rounds {
             rounds = round + 1;
             last_round = round;
-            let cx = Context { doc: &doc, service, fs: &overlay, options, history };
+            let cx = Context { doc: &doc, service, fs: &overlay, options, history, passes: &pass_names };
             let mut used_now = BTreeSet::new();
             let findings = self.collect(&cx, &mut dropped, &mut used_now);
             if round == 0 {
@@ -228,17 +229,32 @@ impl<'p> Engine<'p> {
             }
 
             // Report what is new, in original coordinates.
+            // A finding seen in an earlier round whose fix was not applied
+            // (it overlapped another) is the same finding again; one whose
+            // fix was applied is not (same message, another place).
             let mut index_of: Vec<Option<usize>> = Vec::with_capacity(findings.len());
+            let mut claimed: BTreeSet<usize> = BTreeSet::new();
             for f in &findings {
                 let key = (f.pass, f.message.clone());
-                let existing = reported.iter().position(|r| r.finding.pass == f.pass && r.finding.message == f.message);
-                if let (true, Some(e)) = (round > 0, existing) {
-                    last_seen[e] = round;
-                    index_of.push(existing);
+                let at = map_back(&hist, f.range.start);
+                let same: Vec<usize> = (0..reported.len())
+                    .filter(|&i| {
+                        let r = &reported[i];
+                        !r.applied
+                            && !claimed.contains(&i)
+                            && r.finding.pass == f.pass
+                            && r.finding.message == f.message
+                    })
+                    .collect();
+                let existing = same.iter().copied().find(|&i| reported[i].range.start == at).or(same.first().copied());
+                if let (true, Some(i)) = (round > 0, existing) {
+                    claimed.insert(i);
+                    last_seen[i] = round;
+                    index_of.push(Some(i));
                     continue;
                 }
                 seen.insert(key);
-                let start = map_back(&hist, f.range.start);
+                let start = at;
                 let end = map_back(&hist, f.range.end).max(start);
                 let (line, column) = doc0.line_col(start);
                 let end_line = doc0.line_of(end.saturating_sub(1).max(start));
@@ -254,6 +270,7 @@ impl<'p> Engine<'p> {
                     .collect();
                 index_of.push(Some(reported.len()));
                 last_seen.push(round);
+                claimed.insert(reported.len());
                 reported.push(Reported {
                     finding: f.clone(),
                     range: start..end,
@@ -506,6 +523,86 @@ mod tests {
         assert_eq!(out.dropped.len(), 1);
         assert!(out.findings.iter().filter(|r| r.finding.pass == "upper").all(|r| r.applied));
         assert_eq!(out.findings.iter().find(|r| r.finding.pass == "upper").unwrap().line, 2);
+    }
+
+    /// Reports which passes run with it.
+    struct Peer;
+    impl Pass for Peer {
+        fn name(&self) -> &'static str {
+            "peer"
+        }
+        fn summary(&self) -> &'static str {
+            ""
+        }
+        fn explanation(&self) -> &'static str {
+            ""
+        }
+        fn applicability(&self) -> Applicability {
+            Applicability::DisplayOnly
+        }
+        fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
+            vec![Finding::new("peer", 0..0, format!("{:?} upper={}", cx.passes, cx.runs("upper")))]
+        }
+    }
+
+    #[test]
+    fn passes_know_who_runs() {
+        let svc = Service::for_dockerfile("/c/Dockerfile");
+        let (peer, upper) = (Peer, Upper);
+        let run = |passes: Vec<&dyn Pass>| {
+            let out = Engine::new(passes)
+                .run(&svc, &MemFs::new(), &PassOptions::default(), None, b"FROM a\n", Mode::default())
+                .unwrap();
+            out.findings.iter().find(|r| r.finding.pass == "peer").unwrap().finding.message.clone()
+        };
+        assert_eq!(run(vec![&peer]), "[\"peer\"] upper=false");
+        assert_eq!(run(vec![&upper, &peer]), "[\"upper\", \"peer\"] upper=true");
+    }
+
+    /// Rewrites every `RUN b` to `RUN c`, under one message.
+    struct BtoC;
+    impl Pass for BtoC {
+        fn name(&self) -> &'static str {
+            "btoc"
+        }
+        fn summary(&self) -> &'static str {
+            ""
+        }
+        fn explanation(&self) -> &'static str {
+            ""
+        }
+        fn applicability(&self) -> Applicability {
+            Applicability::Safe
+        }
+        fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
+            cx.doc
+                .instructions
+                .iter()
+                .filter(|i| i.args_text() == "b" || i.args_text() == "a")
+                .map(|i| {
+                    let r = i.source_range(i.args_span.clone());
+                    let (from, to) = if i.args_text() == "a" { ("a", "b") } else { ("b", "c") };
+                    Finding::new("btoc", r.clone(), format!("{from} to {to}"))
+                        .fix(Fix::safe("rewrite", vec![Edit::replace(r, to)]))
+                })
+                .collect()
+        }
+    }
+
+    #[test]
+    fn same_message_in_later_rounds_is_a_new_finding() {
+        let svc = Service::for_dockerfile("/c/Dockerfile");
+        let pass = BtoC;
+        let out = Engine::new(vec![&pass])
+            .run(&svc, &MemFs::new(), &PassOptions::default(), None, b"FROM s\nRUN a\nRUN a\n", Mode::default())
+            .unwrap();
+        assert_eq!(String::from_utf8(out.fixed.clone()).unwrap(), "FROM s\nRUN c\nRUN c\n");
+        let b_to_c: Vec<&Reported> = out.findings.iter().filter(|r| r.finding.message == "b to c").collect();
+        assert_eq!(b_to_c.len(), 2);
+        assert!(b_to_c.iter().all(|r| r.applied));
+        let lines: Vec<usize> = b_to_c.iter().map(|r| r.line).collect();
+        assert_eq!(lines, [2, 3]);
+        assert_eq!(b_to_c[1].edit_lines, vec![std::ops::Range { start: 3, end: 4 }]);
     }
 
     #[test]

@@ -759,6 +759,133 @@ pub fn runtime_of(p: &BuildPackage, release: Option<&str>) -> Option<(&'static s
     }
 }
 
+/// What `apt-get install --no-install-recommends` leaves out for a Debian
+/// package: measured by installing the package alone (with and without
+/// recommends) on a minimal Debian 12 (bookworm, amd64) system — a
+/// debootstrap minbase like the `debian:bookworm` image. On a system that
+/// already has some of these packages the difference is smaller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AptRecommends {
+    pub package: &'static str,
+    /// Packages installed only because of recommends (the package's own or
+    /// its dependencies').
+    pub extra_packages: u32,
+    /// Their installed size, in MiB (`Installed-Size` summed).
+    pub extra_mib: u32,
+    /// Notable ones among them (the package's own recommends first).
+    pub brings: &'static [&'static str],
+    /// Recommended packages the package's main use needs: a fix that drops
+    /// recommends installs these by name (HTTPS clients need
+    /// `ca-certificates`, `gcc` needs `libc6-dev` to compile anything).
+    pub keep: &'static [&'static str],
+    /// What else stops working without them, if something known does.
+    pub caveat: &'static str,
+}
+
+const fn rec(
+    package: &'static str,
+    extra_packages: u32,
+    extra_mib: u32,
+    brings: &'static [&'static str],
+) -> AptRecommends {
+    AptRecommends { package, extra_packages, extra_mib, brings, keep: &[], caveat: "" }
+}
+
+/// Debian 12 packages whose recommends weigh something, or bring
+/// something their main use needs.
+pub static APT_RECOMMENDS: &[AptRecommends] = &[
+    AptRecommends {
+        caveat: "pip builds packages that have no wheel with `build-essential` and `python3-dev`",
+        ..rec("python3-pip", 122, 408, &["build-essential", "python3-dev"])
+    },
+    AptRecommends { keep: &["ca-certificates"], ..rec("python3", 4, 2, &["ca-certificates", "openssl"]) },
+    AptRecommends { keep: &["ca-certificates"], ..rec("python3-dev", 40, 57, &["ca-certificates", "libc-devtools"]) },
+    rec("build-essential", 69, 75, &["fakeroot", "gnupg", "libalgorithm-merge-perl"]),
+    AptRecommends { keep: &["libc6-dev"], ..rec("gcc", 53, 84, &["libc6-dev", "libc-devtools"]) },
+    rec("g++", 37, 55, &["libc-devtools"]),
+    rec("gfortran", 37, 55, &["libc-devtools"]),
+    AptRecommends {
+        keep: &["ca-certificates"],
+        caveat: "SSH remotes need `openssh-client`",
+        ..rec("git", 22, 14, &["ca-certificates", "patch", "less", "openssh-client"])
+    },
+    AptRecommends {
+        keep: &["ca-certificates"],
+        caveat: "SSH remotes need `openssh-client`",
+        ..rec("git-lfs", 22, 14, &["ca-certificates", "less", "openssh-client"])
+    },
+    AptRecommends { keep: &["ca-certificates"], ..rec("curl", 6, 3, &["ca-certificates", "openssl", "publicsuffix"]) },
+    AptRecommends { keep: &["ca-certificates"], ..rec("wget", 4, 8, &["ca-certificates", "openssl", "publicsuffix"]) },
+    AptRecommends { keep: &["ca-certificates"], ..rec("nodejs", 3, 17, &["ca-certificates", "nodejs-doc"]) },
+    AptRecommends {
+        caveat: "git dependencies need `git`, native modules `build-essential`",
+        ..rec("npm", 282, 646, &["git", "node-tap", "build-essential"])
+    },
+    AptRecommends {
+        caveat: "PDF and PostScript need `ghostscript`",
+        ..rec("imagemagick", 69, 113, &["ghostscript", "fonts-urw-base35", "fonts-noto-mono", "dbus"])
+    },
+    rec("ffmpeg", 43, 149, &["i965-va-driver", "intel-media-va-driver", "dbus", "alsa-ucm-conf"]),
+    rec("default-jdk-headless", 14, 54, &["dbus", "alsa-ucm-conf", "libglib2.0-data"]),
+    rec("default-jre-headless", 14, 54, &["dbus", "alsa-ucm-conf", "libglib2.0-data"]),
+    rec("openjdk-17-jdk-headless", 14, 54, &["dbus", "alsa-ucm-conf", "libglib2.0-data"]),
+    rec("openjdk-17-jre-headless", 14, 54, &["dbus", "alsa-ucm-conf", "libglib2.0-data"]),
+    rec("maven", 14, 54, &["dbus", "alsa-ucm-conf", "libglib2.0-data"]),
+    AptRecommends {
+        caveat: "cron mails job output through a mail transport agent",
+        ..rec("cron", 25, 18, &["exim4-daemon-light", "bsd-mailx"])
+    },
+    rec("libxml2-dev", 37, 55, &["libc-devtools"]),
+    rec("zlib1g-dev", 37, 55, &["libc-devtools"]),
+    rec("libjpeg-dev", 36, 54, &["libc-devtools"]),
+    rec("libsqlite3-dev", 37, 55, &["libc-devtools"]),
+    rec("default-libmysqlclient-dev", 37, 55, &["libc-devtools"]),
+    rec("libmariadb-dev", 37, 55, &["libc-devtools"]),
+    rec("libcairo2-dev", 32, 90, &["libc-devtools", "ca-certificates"]),
+    rec("libgdal-dev", 52, 188, &["gcc", "binutils", "file"]),
+    rec("texlive-latex-base", 150, 426, &["dvisvgm", "fonts-droid-fallback", "fonts-noto-mono", "dbus"]),
+    rec(
+        "libreoffice-core",
+        413,
+        865,
+        &["gstreamer1.0-plugins-base", "gstreamer1.0-plugins-good", "gstreamer1.0-libav", "libpaper-utils"],
+    ),
+    rec("graphviz", 7, 56, &["fonts-liberation2", "libgts-bin"]),
+    rec("chromium", 152, 203, &["chromium-sandbox", "avahi-daemon", "at-spi2-core"]),
+    rec("wkhtmltopdf", 150, 195, &["xvfb", "avahi-daemon", "at-spi2-core"]),
+    AptRecommends { caveat: "builds need a compiler and `make`", ..rec("cmake", 78, 252, &["gcc", "make"]) },
+    AptRecommends { caveat: "cgo needs `gcc`", ..rec("golang-go", 85, 310, &["gcc", "g++", "binutils"]) },
+    rec("software-properties-common", 24, 22, &["gnupg", "dirmngr", "appstream"]),
+    AptRecommends {
+        caveat: "R's recommended packages and building packages from source come through recommends",
+        ..rec("r-base-core", 250, 713, &["r-recommended", "r-base-dev", "r-doc-html"])
+    },
+    rec("libglib2.0-0", 5, 51, &["libglib2.0-data", "shared-mime-info", "xdg-user-dirs"]),
+];
+
+/// The recommends of a Debian package, when dockfix knows them.
+pub fn apt_recommends(package: &str) -> Option<&'static AptRecommends> {
+    APT_RECOMMENDS.iter().find(|r| r.package == package)
+}
+
+impl AptRecommends {
+    /// One clause for a message: `` `git` brings 22 more packages (≈ 14 MB)
+    /// through recommends, among them ca-certificates, patch, less and
+    /// openssh-client``.
+    pub fn describe(&self) -> String {
+        let list = match self.brings {
+            [] => String::new(),
+            [one] => one.to_string(),
+            [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+        };
+        let among = if self.extra_packages as usize > self.brings.len() { "among them " } else { "" };
+        format!(
+            "`{}` brings {} more packages (≈ {} MB) through recommends, {among}{list}",
+            self.package, self.extra_packages, self.extra_mib
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -774,6 +901,21 @@ mod tests {
         assert_eq!(manager("npm").unwrap().project_outputs, ["node_modules"]);
         assert!(manager("composer").unwrap().config_files.contains(&"auth.json"));
         assert!(!is_requirements_file("setup.py"));
+    }
+
+    #[test]
+    fn apt_recommends_table() {
+        let git = apt_recommends("git").unwrap();
+        assert_eq!(git.keep, ["ca-certificates"]);
+        assert_eq!(
+            git.describe(),
+            "`git` brings 22 more packages (≈ 14 MB) through recommends, among them ca-certificates, patch, less and openssh-client"
+        );
+        assert!(apt_recommends("tzdata").is_none());
+        for r in APT_RECOMMENDS {
+            assert!(r.keep.iter().all(|k| r.brings.contains(k)), "{}", r.package);
+            assert_eq!(APT_RECOMMENDS.iter().filter(|x| x.package == r.package).count(), 1, "{}", r.package);
+        }
     }
 
     #[test]

@@ -92,6 +92,9 @@ pub struct Context<'a> {
     pub fs: &'a dyn Fs,
     pub options: &'a PassOptions,
     pub history: Option<&'a dyn History>,
+    /// Names of the passes running on this file, this one included (for
+    /// passes that compose: leave a job to another pass when it runs).
+    pub passes: &'a [&'static str],
 }
 
 impl<'a> Context<'a> {
@@ -143,5 +146,10 @@ impl<'a> Context<'a> {
     /// The source of the Dockerfile.
     pub fn source(&self) -> &[u8] {
         self.doc.source()
+    }
+
+    /// True when the pass named `name` runs on this file too.
+    pub fn runs(&self, name: &str) -> bool {
+        self.passes.contains(&name)
     }
 }

@@ -45,9 +45,12 @@ pub fn is_known(name: &str) -> bool {
 /// hadolint rules that mean "don't do what this pass does here".
 fn hadolint_map(rule: &str) -> &'static [&'static str] {
     match rule {
-        // DL3042: pip --no-cache-dir; DL3019: apk --no-cache; DL3009: apt lists;
-        // DL3060: yarn cache clean — all about caches.
-        "DL3042" | "DL3019" | "DL3009" | "DL3060" => &["cache-mounts"],
+        // DL3042: pip --no-cache-dir; DL3019: apk --no-cache; DL3060: yarn
+        // cache clean — all about caches.
+        "DL3042" | "DL3019" | "DL3060" => &["cache-mounts"],
+        // DL3009: delete the apt lists — cache-mounts mounts them, apt-hygiene
+        // deletes them; ignoring the rule means the lists stay.
+        "DL3009" => &["cache-mounts", "apt-hygiene"],
         // DL3015: --no-install-recommends
         "DL3015" => &["apt-hygiene"],
         _ => &[],
@@ -122,6 +125,11 @@ mod tests {
             parse_comment("hadolint ignore=DL3042,DL3008"),
             Some((Scope::Passes(vec!["cache-mounts".into()]), false))
         );
+        assert_eq!(
+            parse_comment("hadolint ignore=DL3009"),
+            Some((Scope::Passes(vec!["cache-mounts".into(), "apt-hygiene".into()]), false))
+        );
+        assert_eq!(parse_comment("hadolint ignore=DL3015"), Some((Scope::Passes(vec!["apt-hygiene".into()]), false)));
         assert_eq!(parse_comment("just a comment"), None);
     }
 

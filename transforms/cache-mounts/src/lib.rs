@@ -50,6 +50,13 @@ impl Pass for CacheMounts {
     fn applicability(&self) -> Applicability {
         Applicability::Safe
     }
+    fn options(&self) -> &'static [dockfix_core::config::OptionSpec] {
+        &[dockfix_core::config::OptionSpec {
+            name: "syntax",
+            kind: "string",
+            help: "\"add\": also add `# syntax=docker/dockerfile:1` to files that get a cache mount and have no syntax directive (default: leave the directives alone)",
+        }]
+    }
     fn check(&self, cx: &Context<'_>) -> Vec<Finding> {
         check(cx)
     }

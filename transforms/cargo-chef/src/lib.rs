@@ -309,7 +309,7 @@ mod tests {
         let mut options = PassOptions::default();
         options.tables.insert(NAME.into(), "chef-source = \"install\"".parse().unwrap());
         let svc = Service::for_dockerfile("/c/Dockerfile");
-        let cx = Context { doc: &doc, service: &svc, fs: &fs, options: &options, history: None };
+        let cx = Context { doc: &doc, service: &svc, fs: &fs, options: &options, history: None, passes: &[] };
         let f = CargoChef.check(&cx);
         assert!(f[0].why.contains("need Rust 1.88 or newer"), "{}", f[0].why);
     }

@@ -279,7 +279,7 @@ mod tests {
         let doc = parse_str("FROM rust\n").unwrap();
         let svc = Service::for_dockerfile("/c/Dockerfile");
         let opts = PassOptions::default();
-        let cx = Context { doc: &doc, service: &svc, fs: &fs, options: &opts, history: None };
+        let cx = Context { doc: &doc, service: &svc, fs: &fs, options: &opts, history: None, passes: &[] };
         f(&cx);
     }
 

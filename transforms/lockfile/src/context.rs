@@ -165,7 +165,7 @@ mod tests {
         let doc = parse_str("FROM a\n").unwrap();
         let svc = Service::for_dockerfile("/c/Dockerfile");
         let opts = PassOptions::default();
-        let cx = Context { doc: &doc, service: &svc, fs: &fs, options: &opts, history: None };
+        let cx = Context { doc: &doc, service: &svc, fs: &fs, options: &opts, history: None, passes: &[] };
         let v = View::new(&cx);
         assert!(v.is_file("uv.lock"));
         assert!(!v.is_file("poetry.lock"));

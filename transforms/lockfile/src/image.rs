@@ -235,7 +235,7 @@ mod tests {
             .with("/c/reqs/a.txt", "");
         let svc = Service::for_dockerfile("/c/Dockerfile");
         let opts = PassOptions::default();
-        let cx = Context { doc: &doc, service: &svc, fs: &fs, options: &opts, history: None };
+        let cx = Context { doc: &doc, service: &svc, fs: &fs, options: &opts, history: None, passes: &[] };
         let view = View::new(&cx);
         let stages = doc.stages();
         let states = stage_states(&doc, &stages[1]);
