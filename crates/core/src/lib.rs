@@ -6,6 +6,7 @@
 pub mod cache;
 pub mod config;
 pub mod engine;
+pub mod execform;
 pub mod fix;
 pub mod fs;
 pub mod knowledge;

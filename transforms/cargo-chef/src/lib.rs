@@ -48,6 +48,24 @@ pub enum ChefSource {
     Image,
 }
 
+/// `runtime = "slim" | "distroless" | "scratch"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuntimeKind {
+    Slim,
+    Distroless,
+    Scratch,
+}
+
+impl RuntimeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuntimeKind::Slim => "slim",
+            RuntimeKind::Distroless => "distroless",
+            RuntimeKind::Scratch => "scratch",
+        }
+    }
+}
+
 /// `[cargo-chef]` options of dockfix.toml.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
@@ -61,6 +79,8 @@ pub struct Options {
     pub chef_version: Option<String>,
     /// Extra packages for the runtime stage.
     pub runtime_packages: Vec<String>,
+    /// The kind of runtime image asked for (`runtime`).
+    pub runtime: RuntimeKind,
     /// Problems with the options themselves.
     pub problems: Vec<String>,
 }
@@ -71,6 +91,11 @@ const OPTIONS: &[dockfix_core::config::OptionSpec] = &[
         name: "runtime-base",
         kind: "string",
         help: "image of the runtime stage (default: the Debian slim image of the builder's release, so glibc matches)",
+    },
+    dockfix_core::config::OptionSpec {
+        name: "runtime",
+        kind: "string",
+        help: "kind of runtime image when runtime-base names none: \"slim\" (default), \"distroless\" (gcr.io/distroless/cc-debian12 for a glibc binary built on Debian bookworm or older, static-debian12 for a static musl binary) or \"scratch\" (static musl binaries only, with the CA bundle and zoneinfo copied from the builder when needed). dockfix checks the image still works without a shell and otherwise keeps the slim image and says why",
     },
     dockfix_core::config::OptionSpec {
         name: "chef-source",
@@ -107,6 +132,16 @@ impl Options {
                 None
             }
         };
+        let runtime = match o.get_str(NAME, "runtime") {
+            None | Some("slim") => RuntimeKind::Slim,
+            Some("distroless") => RuntimeKind::Distroless,
+            Some("scratch") => RuntimeKind::Scratch,
+            Some(other) => {
+                problems
+                    .push(format!("`runtime = \"{other}\"` is not \"slim\", \"distroless\" or \"scratch\"; ignored"));
+                RuntimeKind::Slim
+            }
+        };
         let chef_image = o.get_str(NAME, "chef-image").map(str::to_string);
         let chef_source = if chef_image.is_some() { Some(ChefSource::Image) } else { chef_source };
         let runtime_packages = o
@@ -118,7 +153,7 @@ impl Options {
             for k in t.keys() {
                 if !matches!(
                     k.as_str(),
-                    "runtime-base" | "chef-source" | "chef-image" | "chef-version" | "runtime-packages"
+                    "runtime-base" | "runtime" | "chef-source" | "chef-image" | "chef-version" | "runtime-packages"
                 ) {
                     problems.push(format!("unknown option `{k}`"));
                 }
@@ -130,12 +165,14 @@ impl Options {
             chef_image,
             chef_version: o.get_str(NAME, "chef-version").map(str::to_string),
             runtime_packages,
+            runtime,
             problems,
         }
     }
 }
 
 /// Stage names in use, so new stages get free ones.
+#[derive(Clone)]
 pub struct Names {
     used: BTreeSet<String>,
 }
@@ -180,7 +217,7 @@ impl Pass for CargoChef {
         for p in &opts.problems {
             out.push(
                 Finding::new(NAME, 0..0, format!("[cargo-chef] in dockfix.toml: {p}"))
-                    .why("Options: runtime-base, chef-source (\"install\" or \"image\"), chef-image, chef-version, runtime-packages.")
+                    .why("Options: runtime-base, runtime (\"slim\", \"distroless\" or \"scratch\"), chef-source (\"install\" or \"image\"), chef-image, chef-version, runtime-packages.")
                     .fix(Fix::display_only("Fix the option")),
             );
         }

@@ -21,7 +21,8 @@ use crate::convert::{self, env_pair_texts, one_line, CopyInfo, Site};
 use crate::glob::{self, Ignore};
 use crate::image::{self, Distro, Family, PkgRole};
 use crate::paths;
-use crate::{Names, Options};
+use crate::{Names, Options, RuntimeKind};
+use dockfix_core::execform;
 
 /// The runtime stage and the edits that create it.
 pub struct RtPlan {
@@ -305,7 +306,31 @@ struct RunCmd {
     conversion: Option<(Range<usize>, String)>,
 }
 
+/// The runtime stage. With `runtime = "distroless"` or `"scratch"` (and no
+/// `runtime-base`), that image when the checks pass, else the slim image
+/// with the reason in the explanation.
 pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<RtPlan, String> {
+    let kind = if opts.runtime_base.is_some() { RuntimeKind::Slim } else { opts.runtime };
+    if kind == RuntimeKind::Slim {
+        return plan_kind(site, opts, names, kind);
+    }
+    let saved = names.clone();
+    match plan_kind(site, opts, names, kind) {
+        Ok(p) => Ok(p),
+        Err(why) => {
+            *names = saved;
+            let mut p = plan_kind(site, opts, names, RuntimeKind::Slim)?;
+            p.explanation.push_str(&format!(
+                ". `runtime = \"{}\"` (dockfix.toml) was not used: {} So the runtime stays on the slim image",
+                kind.as_str(),
+                why.trim_end()
+            ));
+            Ok(p)
+        }
+    }
+}
+
+fn plan_kind(site: &Site<'_, '_>, opts: &Options, names: &mut Names, kind: RuntimeKind) -> Result<RtPlan, String> {
     let doc = site.doc;
     let eol = layout::eol(doc);
     let from_ins = &doc.instructions[site.stage.from];
@@ -567,6 +592,36 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
         run_cmds.push(RunCmd { pos: k, conversion });
     }
 
+    // No shell: shell-form start commands become exec form, where that means the same.
+    if kind != RuntimeKind::Slim {
+        let has_cmd = (0..n).any(|k| site.ins(k).kind == Kind::Cmd);
+        for rc in run_cmds.iter_mut() {
+            let ins = site.ins(rc.pos);
+            let (span, exec) = command_part(ins);
+            let (Some(span), None) = (span, exec) else { continue };
+            if rc.conversion.as_ref().is_some_and(|(_, t)| t.starts_with('[')) {
+                continue;
+            }
+            let text = match &rc.conversion {
+                Some((_, t)) => t.clone(),
+                None => rewrite_paths(ins.text_of(&span), &rewrites),
+            };
+            let words = execform::exec_words(&text).map_err(|e| {
+                format!("its shell-form {} `{}` {e}, so it needs /bin/sh.", ins.kind.as_str(), one_line(ins))
+            })?;
+            if ins.kind == Kind::Entrypoint && has_cmd {
+                return Err(
+                    "its shell-form ENTRYPOINT ignores CMD, and in exec form CMD would become its arguments.".into()
+                );
+            }
+            rc.conversion = Some((ins.source_range(span), execform::json_array(&words)));
+            // `exec` only replaced the shell.
+            if let Some(i) = needed_programs.iter().position(|p| p == "exec") {
+                needed_programs.remove(i);
+            }
+        }
+    }
+
     // Users the container runs as.
     let mut users: Vec<(usize, String)> = Vec::new();
     for k in 0..n {
@@ -605,9 +660,39 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
         let name = u.split(':').next().unwrap_or(u);
         !(name == "root" || name.chars().all(|c| c.is_ascii_digit()) || name == "nobody" || name == "nonroot")
     });
-    let (runtime_image, distro, custom) = match &opts.runtime_base {
-        Some(img) => (img.clone(), image::classify_runtime(img), true),
-        None => {
+    let linked =
+        image::LINKED.iter().any(|(k, _, _, v)| site.project.locks(k) && !v.is_some_and(|v| site.project.locks(v)));
+    let is_static = site.static_target || (site.builder.musl && !linked);
+    let no_shell_image: Option<&str> = match kind {
+        RuntimeKind::Slim => None,
+        RuntimeKind::Distroless if is_static => Some("gcr.io/distroless/static-debian12"),
+        RuntimeKind::Distroless => match &site.builder.distro {
+            Distro::Debian(r) if *r <= image::Release::Bookworm => Some("gcr.io/distroless/cc-debian12"),
+            Distro::Debian(r) => {
+                return Err(format!(
+                    "the binary is linked against the C library of Debian {}, newer than the one of gcr.io/distroless/cc-debian12 (Debian 12).",
+                    r.name()
+                ))
+            }
+            Distro::Alpine(_) => {
+                return Err("the binary is built on Alpine and links system libraries (musl), and distroless images are built on glibc.".into())
+            }
+            _ => {
+                return Err(format!(
+                    "dockfix cannot tell which C library {} links against, so it cannot pick a distroless image with the same one.",
+                    site.base_image
+                ))
+            }
+        },
+        RuntimeKind::Scratch if is_static => Some("scratch"),
+        RuntimeKind::Scratch => {
+            return Err("the binary is linked dynamically (not a static musl build), and `scratch` has no C library.".into())
+        }
+    };
+    let (runtime_image, distro, custom) = match (&opts.runtime_base, no_shell_image) {
+        (_, Some(img)) => (img.to_string(), Distro::Unknown, false),
+        (Some(img), None) => (img.clone(), image::classify_runtime(img), true),
+        (None, None) => {
             let pre = image::runtime_for(&site.builder, site.static_target, false);
             let wants_more = needs_shell_cmds
                 || named_users
@@ -733,7 +818,83 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
     }
     let mut packages: Vec<String> = pkgs.iter().map(|(p, _)| p.clone()).collect();
     let reasons: Vec<String> = pkgs.iter().map(|(p, why)| format!("{p} ({why})")).collect();
-    if distroless && (!packages.iter().all(|p| p == "ca-certificates") || needs_shell_cmds || named_users) {
+    // What an image without a shell or package manager must do without.
+    let mut no_shell_copies: Vec<String> = Vec::new();
+    let mut no_shell_notes: Vec<String> = Vec::new();
+    if kind != RuntimeKind::Slim {
+        let allowed: &[&str] = match kind {
+            // distroless base (under cc) has glibc, libssl3, CA certificates and tzdata.
+            RuntimeKind::Distroless if runtime_image.contains("/cc-") => &["ca-certificates", "tzdata", "libssl3"],
+            _ => &["ca-certificates", "tzdata"],
+        };
+        if let Some((p, why)) = pkgs.iter().find(|(p, _)| !allowed.contains(&p.as_str())) {
+            return Err(format!(
+                "the runtime needs the package {p} ({why}), and {runtime_image} has no package manager."
+            ));
+        }
+        if needs_shell_cmds {
+            return Err(format!(
+                "a RUN step would have to run in the runtime stage, and {runtime_image} has no shell."
+            ));
+        }
+        if chown.is_some() {
+            return Err(format!(
+                "the sources are copied with --chown, which needs a chown in the runtime stage, and {runtime_image} has no shell."
+            ));
+        }
+        for (_, u) in &users {
+            for part in u.split(':') {
+                let numeric = part.chars().all(|c| c.is_ascii_digit());
+                let distroless_own = matches!(part, "root" | "nonroot" | "nobody");
+                if !(numeric || (kind == RuntimeKind::Distroless && distroless_own)) {
+                    return Err(format!(
+                        "the container runs as `{u}`, and {runtime_image} {}.",
+                        if kind == RuntimeKind::Scratch {
+                            "has no /etc/passwd (use a numeric USER)"
+                        } else {
+                            "only has the users root, nonroot and nobody"
+                        }
+                    ));
+                }
+            }
+        }
+        if kind == RuntimeKind::Scratch {
+            let from = &site.builder_name;
+            if tls {
+                no_shell_copies.push(format!(
+                    "{} --from={from} /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt",
+                    kw("COPY")
+                ));
+                no_shell_notes.push(if site.project.lock.is_some() {
+                    "the CA bundle from the builder (Cargo.lock has a TLS client that reads the system's certificates)".to_string()
+                } else {
+                    "the CA bundle from the builder (without a Cargo.lock dockfix cannot tell whether the program makes TLS connections)".to_string()
+                });
+            }
+            let tz_env =
+                (0..n).any(|k| site.ins(k).kind == Kind::Env && site.ins(k).pairs().iter().any(|(key, _)| key == "TZ"));
+            let tz_why = image::TZ_CRATES
+                .iter()
+                .find(|c| site.project.locks(c))
+                .map(|c| format!("Cargo.lock has {c}, which reads the system's time zones"))
+                .or(tz_env.then(|| "the image sets TZ".to_string()));
+            if let Some(why) = tz_why {
+                let has_zoneinfo = matches!(site.builder.distro, Distro::Debian(r) if r <= image::Release::Bookworm);
+                if !has_zoneinfo {
+                    return Err(format!(
+                        "{why}, `scratch` has no time zone database, and the builder {} has none to copy.",
+                        site.base_image
+                    ));
+                }
+                no_shell_copies.push(format!("{} --from={from} /usr/share/zoneinfo /usr/share/zoneinfo", kw("COPY")));
+                no_shell_notes.push(format!("/usr/share/zoneinfo from the builder ({why})"));
+            }
+        }
+    }
+    if kind == RuntimeKind::Slim
+        && distroless
+        && (!packages.iter().all(|p| p == "ca-certificates") || needs_shell_cmds || named_users)
+    {
         return Err(format!("{runtime_image} has no shell or package manager, and the runtime stage needs one."));
     }
     if family == Family::None {
@@ -833,7 +994,12 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
         Distro::Ubuntu(v) => format!("the builder's Ubuntu release ({v})"),
         Distro::Unknown => "a slim base".to_string(),
     };
-    if custom {
+    if kind != RuntimeKind::Slim {
+        out.push_str(&line(&format!(
+            "# Runtime: only the compiled program, on {}, without the Rust toolchain.",
+            if kind == RuntimeKind::Scratch { "an empty image" } else { "a distroless image (no shell)" }
+        )));
+    } else if custom {
         out.push_str(&line("# Runtime: only the compiled program and what it needs, without the Rust toolchain."));
     } else if site.static_target {
         out.push_str(&line("# Runtime: only the statically linked program, without the Rust toolchain."));
@@ -944,6 +1110,9 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
     if !run_lines.is_empty() {
         header.push(line(&format!("{} {}", kw("RUN"), run_lines.join(" && "))));
     }
+    for c in &no_shell_copies {
+        header.push(line(c));
+    }
     let wd_rt = site.w.clone();
     if wd_rt != "/" {
         header.push(line(&format!("{} {wd_rt}", kw("WORKDIR"))));
@@ -993,7 +1162,39 @@ pub fn plan(site: &Site<'_, '_>, opts: &Options, names: &mut Names) -> Result<Rt
     // --- explain ---
     let bin_list =
         locs.iter().zip(&bin_copies).map(|(l, (_, to))| format!("`{}` at {to}", l.name)).collect::<Vec<_>>().join(", ");
-    let mut ex = if custom {
+    let mut ex = if kind != RuntimeKind::Slim {
+        let what = match kind {
+            RuntimeKind::Scratch => "an empty image, as the binary is statically linked for musl".to_string(),
+            _ if is_static => "distroless, as the binary is statically linked for musl (the image has CA certificates, time zones and a passwd file, and no shell)".to_string(),
+            _ => format!(
+                "distroless with Debian 12's glibc, libgcc and OpenSSL, CA certificates and time zones, and no shell; the binary was linked against {}, whose C library is not newer",
+                release
+            ),
+        };
+        let mut e = format!(
+            "`{rt_name}` starts from {runtime_image} (`runtime = \"{}\"`: {what}) and receives only {bin_list}",
+            kind.as_str()
+        );
+        if !no_shell_notes.is_empty() {
+            e.push_str(&format!(", plus {}", no_shell_notes.join(" and ")));
+        }
+        let converted: Vec<String> = run_cmds
+            .iter()
+            .filter(|r| {
+                r.conversion.as_ref().is_some_and(|(_, t)| t.starts_with('['))
+                    && command_part(site.ins(r.pos)).1.is_none()
+            })
+            .map(|r| format!("{} (line {})", site.ins(r.pos).kind.as_str(), site.ins(r.pos).start_line))
+            .collect();
+        if !converted.is_empty() {
+            e.push_str(&format!(
+                "; {} {} now in exec form, the same command without /bin/sh -c",
+                converted.join(", "),
+                if converted.len() == 1 { "is" } else { "are" }
+            ));
+        }
+        e
+    } else if custom {
         format!("`{rt_name}` starts from {runtime_image} (set in dockfix.toml) and receives only {bin_list}")
     } else if site.static_target && distroless {
         format!("`{rt_name}` starts from {runtime_image} (the binary is statically linked for musl, so it needs no C library; the image still has CA certificates, time zones and a passwd file) and receives only {bin_list}")

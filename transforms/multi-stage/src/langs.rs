@@ -12,7 +12,7 @@ use dockfix_syntax::{Instruction, Kind};
 
 use crate::base::{self, Image};
 use crate::cmds::{self, Class, Cmd, Lang, Pkg};
-use crate::{code_list, list, name_builder, refuse, run_line, source_text, Analysis, Shipped};
+use crate::{code_list, list, name_builder, run_line, source_text, Analysis, Refusal, Runtime, Shipped};
 
 /// True for a command that is a build step of `lang`.
 fn is_build_step(lang: Lang, c: &Cmd) -> bool {
@@ -62,10 +62,13 @@ fn python_harmless(c: &Cmd) -> bool {
     a1 == "-c" || a1 == "--version" || a1 == "-V" || (a1 == "-m" && matches!(a2, "compileall" | "pip" | "venv"))
 }
 
-/// The plan, or why not, for the one stage.
-pub(crate) fn plan(an: &Analysis<'_>) -> Option<Finding> {
+/// The plan, or why not, for the one stage: the finding and the runtime
+/// image it uses.
+pub(crate) fn plan(an: &Analysis<'_>) -> Option<Result<(Finding, String), Refusal>> {
     let body = an.stage.body.clone();
-    let from_range = an.ins(an.stage.from).span.clone();
+    let from = an.stage.from;
+    let refusal =
+        |what: &str, why: String, at: Option<usize>| Refusal { what: what.to_string(), why, at: at.unwrap_or(from) };
     let mut langs: BTreeSet<Lang> = BTreeSet::new();
     for idx in body.clone() {
         if let Some(Ok(cmds)) = an.cmds(idx) {
@@ -91,11 +94,11 @@ pub(crate) fn plan(an: &Analysis<'_>) -> Option<Finding> {
                 return None;
             }
             let names: Vec<String> = langs.iter().map(|l| l.as_str().to_string()).collect();
-            return Some(refuse(
-                from_range,
+            return Some(Err(refusal(
                 &what_shipped(&shipped),
-                &format!("it builds with several toolchains ({}) in one stage", list(&names)),
-            ));
+                format!("it builds with several toolchains ({}) in one stage", list(&names)),
+                None,
+            )));
         }
     };
     let split = last_build(lang)?;
@@ -108,7 +111,7 @@ pub(crate) fn plan(an: &Analysis<'_>) -> Option<Finding> {
     };
     let real_shipped: Vec<&Shipped> = shipped.iter().filter(|s| !s.unknown_dev || s.runtime.is_some()).collect();
     let node_dev = lang == Lang::Node && node_has_dev_gain(an, split);
-    if real_shipped.is_empty() && !sdk && !node_dev && runtime_base.is_none() {
+    if real_shipped.is_empty() && !sdk && !node_dev && runtime_base.is_none() && an.runtime == Runtime::Slim {
         return None;
     }
     let what = match lang {
@@ -118,7 +121,7 @@ pub(crate) fn plan(an: &Analysis<'_>) -> Option<Finding> {
         _ => what_shipped(&shipped),
     };
     if let Some(why) = common_refusal(an, lang, split) {
-        return Some(refuse(from_range, &what, &why));
+        return Some(Err(refusal(&what, why, None)));
     }
     let plan = match lang {
         Lang::Python => python(an, split, &shipped),
@@ -128,11 +131,12 @@ pub(crate) fn plan(an: &Analysis<'_>) -> Option<Finding> {
     };
     let plan = match plan {
         Ok(p) => p,
-        Err(why) => return Some(refuse(from_range, &what, &why)),
+        Err(why) => return Some(Err(refusal(&what, why, None))),
     };
+    let base = plan.base.clone();
     match emit(an, lang, split, &shipped, &what, plan) {
-        Ok(f) => Some(f),
-        Err(why) => Some(refuse(from_range, &what, &why)),
+        Ok(f) => Some(Ok((f, base))),
+        Err((why, at)) => Some(Err(refusal(&what, why, at))),
     }
 }
 
@@ -348,6 +352,11 @@ pub(crate) struct RuntimePlan {
     pub venv_bin: Option<String>,
     /// The runtime image has no shell (scratch, distroless).
     pub no_shell: bool,
+    /// The runtime image sets an ENTRYPOINT of its own (distroless python3
+    /// and java): cleared unless the Dockerfile sets one.
+    pub base_entrypoint: bool,
+    /// On an image without a shell: the programs the start commands may run.
+    pub programs: Programs,
     pub comment: String,
     pub title: String,
     pub notes: Vec<String>,
@@ -369,6 +378,8 @@ impl RuntimePlan {
             skip_copies: BTreeSet::new(),
             venv_bin: None,
             no_shell: false,
+            base_entrypoint: false,
+            programs: Programs::default(),
             comment: String::new(),
             title: String::new(),
             notes: Vec::new(),
@@ -396,9 +407,64 @@ fn from_flags(an: &Analysis<'_>) -> String {
 
 // ---------------------------------------------------------------- Python
 
+/// Distroless's Python image and the Python it has (Debian 12's).
+const DISTROLESS_PYTHON: &str = "gcr.io/distroless/python3-debian12";
+const DISTROLESS_PYTHON_VERSION: &str = "3.11";
+
+/// Why the builder's virtualenv would not run on distroless's Python.
+fn python_distroless_check(an: &Analysis<'_>) -> Result<(), String> {
+    let img = &an.image;
+    if img.name != "python" {
+        return Err(format!(
+            "dockfix reads the Python version from the official `python` images' tags only, not from `{}`",
+            img.text
+        ));
+    }
+    if img.tag.contains("alpine") {
+        return Err(format!(
+            "`{}` is an Alpine image: its Python and compiled modules use musl, and distroless's Python is built for glibc",
+            img.text
+        ));
+    }
+    let mut parts = img.tag.split('-').next().unwrap_or("").split('.');
+    let minor = match (parts.next(), parts.next()) {
+        (Some(a), Some(b)) if !a.is_empty() && !b.is_empty() && format!("{a}{b}").chars().all(|c| c.is_ascii_digit()) => {
+            format!("{a}.{b}")
+        }
+        _ => {
+            return Err(format!(
+                "`{}` does not name its Python minor version, and {DISTROLESS_PYTHON} has Python {DISTROLESS_PYTHON_VERSION}: name it in the tag (`python:{DISTROLESS_PYTHON_VERSION}-slim-bookworm`)",
+                img.text
+            ))
+        }
+    };
+    if minor != DISTROLESS_PYTHON_VERSION {
+        return Err(format!(
+            "the builder has Python {minor} (`{}`) and {DISTROLESS_PYTHON} has Python {DISTROLESS_PYTHON_VERSION}: the virtualenv and its compiled modules only run on the same minor version",
+            img.text
+        ));
+    }
+    match an.release.as_deref() {
+        Some("bookworm" | "bullseye" | "buster") => Ok(()),
+        Some(r) => Err(format!(
+            "`{}` is built on Debian {r}, whose C library is newer than debian12's: modules compiled there may not load",
+            img.text
+        )),
+        None => Err(format!(
+            "`{}` does not name its Debian release (recent tags are trixie-based, with a newer C library than debian12's): name it (`-bookworm`)",
+            img.text
+        )),
+    }
+}
+
 fn python(an: &Analysis<'_>, split: usize, shipped: &[Shipped]) -> Result<RuntimePlan, String> {
     let body = an.stage.body.clone();
-    let opt_base = an.option("runtime-base");
+    match an.runtime {
+        Runtime::Scratch => return Err("a Python program needs its interpreter, which `scratch` does not have".into()),
+        Runtime::Distroless => python_distroless_check(an)?,
+        Runtime::Slim => {}
+    }
+    let opt_base = an.option("runtime-base").or((an.runtime == Runtime::Distroless).then_some(DISTROLESS_PYTHON));
     let mut rp = RuntimePlan::new(
         opt_base.unwrap_or(&an.image.text).to_string(),
         opt_base.is_none(),
@@ -409,6 +475,14 @@ fn python(an: &Analysis<'_>, split: usize, shipped: &[Shipped]) -> Result<Runtim
         let i = Image::parse(b);
         rp.family = i.family().or(an.family);
         rp.release = i.release().or(an.release.clone());
+    }
+    let (py_scratch, py_distroless) = is_scratch_like(&rp.base);
+    rp.no_shell = py_scratch || py_distroless;
+    if rp.no_shell {
+        rp.family = None;
+        rp.base_entrypoint = rp.base.contains("distroless/python");
+    }
+    if let Some(b) = opt_base.filter(|_| an.runtime == Runtime::Slim) {
         rp.notes.push(format!(
             "the runtime stage uses `{b}` (option `runtime-base`): the virtualenv needs the same Python at the same path, and shared libraries that `{}` provided without this Dockerfile installing them are not there",
             an.image.text
@@ -612,7 +686,48 @@ fn python(an: &Analysis<'_>, split: usize, shipped: &[Shipped]) -> Result<Runtim
             an.image.text
         ));
     }
+    if rp.no_shell {
+        let venv_dir = match (&venv, &rp.venv_bin) {
+            (Some(Workdir::Abs(v)), _) => Some(v.clone()),
+            (_, Some(b)) => Some(b.trim_end_matches('/').trim_end_matches("/bin").to_string()),
+            _ => None,
+        };
+        let Some(v) = venv_dir else {
+            return Err(format!(
+                "the packages are installed with `pip install --user`, and dockfix only moves a virtualenv onto `{}`",
+                rp.base
+            ));
+        };
+        let on_path =
+            rp.venv_bin.is_some() || st_split.env.get("PATH").is_some_and(|p| p.contains(&format!("{v}/bin")));
+        rp.programs = Programs {
+            exact: vec!["python3".into(), "python3.11".into(), "/usr/bin/python3".into(), "/usr/bin/python3.11".into()],
+            dirs: vec![format!("{v}/bin/")],
+            bare: on_path,
+        };
+        if an.runtime == Runtime::Distroless {
+            let py = format!("/usr/bin/python{DISTROLESS_PYTHON_VERSION}");
+            rp.builder_after.push(run_line(
+                an.doc,
+                &an.kw("RUN"),
+                &[],
+                &[
+                    format!("ln -sf {py} {v}/bin/python"),
+                    format!("ln -sf {py} {v}/bin/python3"),
+                    format!("ln -sf {py} {v}/bin/python{DISTROLESS_PYTHON_VERSION}"),
+                    format!("sed -i -e 's|^home = .*|home = /usr/bin|' -e 's|^executable = .*|executable = {py}|' {v}/pyvenv.cfg"),
+                ],
+            ));
+            rp.notes.push(format!(
+                "{DISTROLESS_PYTHON} has Debian's Python {DISTROLESS_PYTHON_VERSION} at {py}, the same minor version as the builder's; the last builder step points the virtualenv's interpreter links and pyvenv.cfg there (the builder's Python is in /usr/local, which the runtime image does not have)"
+            ));
+        }
+    }
     rp.ships = ships_text(shipped, an.family);
+    if an.runtime == Runtime::Distroless {
+        rp.ships.push_str(if rp.ships.is_empty() { "" } else { "; " });
+        rp.ships.push_str("the runtime has no shell, no package manager and no pip");
+    }
     Ok(rp)
 }
 
@@ -672,6 +787,12 @@ fn node_has_dev_gain(an: &Analysis<'_>, split: usize) -> bool {
 
 fn node(an: &Analysis<'_>, split: usize, shipped: &[Shipped]) -> Result<RuntimePlan, String> {
     let body = an.stage.body.clone();
+    if an.runtime != Runtime::Slim {
+        return Err(format!(
+            "dockfix has no {} runtime for Node (its Node version would have to match the builder's)",
+            an.runtime.as_str()
+        ));
+    }
     for idx in body.clone() {
         if let Some(Ok(cmds)) = an.cmds(idx) {
             if let Some(c) = cmds.iter().find(|c| matches!(c.name(), "yarn" | "pnpm" | "bun")) {
@@ -806,9 +927,58 @@ fn uses_cgo(an: &Analysis<'_>) -> bool {
     false
 }
 
+/// True when a `.go` file of the build context contains one of `needles`.
+fn go_source_has(an: &Analysis<'_>, needles: &[&str]) -> bool {
+    let mut stack = vec![(an.cx.context_dir().to_path_buf(), 0usize)];
+    let mut seen = 0;
+    while let Some((d, depth)) = stack.pop() {
+        for e in an.cx.fs.list(&d) {
+            if e.name.starts_with('.') || e.name == "vendor" || e.name == "node_modules" {
+                continue;
+            }
+            let p = d.join(&e.name);
+            if e.is_dir && depth < 6 {
+                stack.push((p, depth + 1));
+            } else if e.name.ends_with(".go") {
+                seen += 1;
+                if seen > 2000 {
+                    return false;
+                }
+                if let Some(b) = an.cx.fs.read(&p) {
+                    let t = String::from_utf8_lossy(&b);
+                    if needles.iter().any(|n| t.contains(n)) {
+                        return true;
+                    }
+                }
+            }
+        }
+    }
+    false
+}
+
+/// Why a Go program reads the system's time zone database, unless it
+/// embeds one.
+fn go_needs_tz(an: &Analysis<'_>, split: usize) -> Option<String> {
+    let embedded = go_source_has(an, &["\"time/tzdata\""])
+        || (an.stage.body.start..=split).any(|i| {
+            matches!(an.cmds(i), Some(Ok(c)) if c.iter().any(|c| c.name() == "go" && c.words.iter().any(|w| w.contains("timetzdata"))))
+        });
+    if embedded {
+        return None;
+    }
+    if an.stage.body.clone().any(|i| an.ins(i).kind == Kind::Env && an.ins(i).pairs().iter().any(|(k, _)| k == "TZ")) {
+        return Some("the image sets TZ".into());
+    }
+    go_source_has(an, &["time.LoadLocation"]).then(|| "the program calls `time.LoadLocation`".into())
+}
+
 fn go(an: &Analysis<'_>, split: usize) -> Result<RuntimePlan, String> {
     let body = an.stage.body.clone();
-    let opt_base = an.option("runtime-base");
+    let opt_base = an.option("runtime-base").or(match an.runtime {
+        Runtime::Distroless => Some("gcr.io/distroless/static-debian12"),
+        Runtime::Scratch => Some("scratch"),
+        Runtime::Slim => None,
+    });
     let (base, family, release, note) = match opt_base {
         Some(b) => {
             let i = Image::parse(b);
@@ -940,8 +1110,8 @@ fn go(an: &Analysis<'_>, split: usize) -> Result<RuntimePlan, String> {
         return Err("no `go build` output to copy".into());
     }
     if cgo {
-        if rp.no_shell && scratch {
-            return Err("the program uses cgo and needs the C library, which `scratch` lacks".into());
+        if rp.no_shell && (scratch || rp.base.contains("static")) {
+            return Err(format!("the program uses cgo and needs the C library, which `{}` lacks", rp.base));
         }
         rp.notes.push(
             "the program uses cgo: it stays dynamically linked, and the runtime keeps the builder's distribution"
@@ -955,9 +1125,24 @@ fn go(an: &Analysis<'_>, split: usize) -> Result<RuntimePlan, String> {
             "{} --from={{builder}} /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt",
             an.kw("COPY")
         ));
-        rp.notes.push(
-            "`scratch` has no time zone database: embed one with `-tags timetzdata` if the program needs it".into(),
-        );
+        match go_needs_tz(an, split) {
+            Some(why)
+                if base::go_runtime(&an.image)
+                    .is_some_and(|(img, fam, _)| fam == DistroFamily::Debian && !img.contains("trixie")) =>
+            {
+                rp.prelude.push(format!("{} --from={{builder}} /usr/share/zoneinfo /usr/share/zoneinfo", an.kw("COPY")));
+                rp.notes.push(format!("{why}, and `scratch` has no time zone database: /usr/share/zoneinfo comes from the builder"));
+            }
+            Some(why) => {
+                return Err(format!(
+                    "{why}, `scratch` has no time zone database and `{}` has none to copy (embed one with `-tags timetzdata` or `import _ \"time/tzdata\"`)",
+                    an.image.text
+                ))
+            }
+            None => rp.notes.push(
+                "`scratch` has no time zone database: embed one with `-tags timetzdata` if the program needs it".into(),
+            ),
+        }
     } else if !distroless {
         let mut pkgs = vec!["ca-certificates".to_string(), "tzdata".to_string()];
         if let Some(t) = &health_tool {
@@ -1014,6 +1199,18 @@ fn go(an: &Analysis<'_>, split: usize) -> Result<RuntimePlan, String> {
             code_list(&names)
         ));
     }
+    rp.programs = Programs { exact: outputs.clone(), dirs: Vec::new(), bare: false };
+    if gobin {
+        let gopath = an.state(split).env.get("GOBIN").cloned().unwrap_or_else(|| "/go/bin".into());
+        rp.programs.dirs.push(format!("{gopath}/"));
+        rp.programs.bare = true;
+    }
+    if distroless && an.runtime == Runtime::Distroless {
+        rp.notes.push(format!(
+            "`{}` has CA certificates, time zones and a passwd file (root, nonroot, nobody), and no shell",
+            rp.base
+        ));
+    }
     rp.comment = "the binary only, without the Go toolchain".into();
     let outs: Vec<String> = outputs.iter().cloned().chain(gobin.then(|| "/go/bin".to_string())).collect();
     rp.title = format!("builds in `{}`, runs {} on `{}`", an.image.text, code_list(&outs), rp.base);
@@ -1058,8 +1255,27 @@ fn system_install(an: &Analysis<'_>, family: Option<DistroFamily>, pkgs: &[Strin
 
 fn java(an: &Analysis<'_>, split: usize) -> Result<RuntimePlan, String> {
     let body = an.stage.body.clone();
-    let (base, note) = match an.option("runtime-base") {
-        Some(b) => (b.to_string(), None),
+    let distroless_java = match an.runtime {
+        Runtime::Scratch => return Err("a Java program needs a JVM, which `scratch` does not have".into()),
+        Runtime::Distroless if an.option("runtime-base").is_none() => {
+            let (jre, _) = base::jre_for(&an.image)
+                .ok_or_else(|| format!("dockfix cannot tell the Java version of `{}`", an.image.text))?;
+            let major: String =
+                jre.split(':').nth(1).unwrap_or("").chars().take_while(|c| c.is_ascii_digit()).collect();
+            match major.as_str() {
+                "17" | "21" => Some(format!("gcr.io/distroless/java{major}-debian12")),
+                _ => {
+                    return Err(format!(
+                        "the builder has Java {major} (`{}`), and distroless has Java runtimes for 17 and 21 only",
+                        an.image.text
+                    ))
+                }
+            }
+        }
+        _ => None,
+    };
+    let (base, note) = match an.option("runtime-base").map(str::to_string).or(distroless_java) {
+        Some(b) => (b, None),
         None => base::jre_for(&an.image).ok_or_else(|| {
             format!("dockfix knows no JRE image of the same vendor and version as `{}`", an.image.text)
         })?,
@@ -1117,6 +1333,15 @@ fn java(an: &Analysis<'_>, split: usize) -> Result<RuntimePlan, String> {
             return Err(format!("its HEALTHCHECK needs `{tool}`, which `{base}` does not have"));
         }
         rp.prelude.push(system_install(an, rp.family, &[tool])?);
+    }
+    if rp.no_shell {
+        rp.base_entrypoint = base.contains("distroless/java");
+        rp.programs = Programs { exact: vec!["java".into(), "/usr/bin/java".into()], dirs: Vec::new(), bare: false };
+    }
+    if an.runtime == Runtime::Distroless {
+        rp.notes.push(format!(
+            "`{base}` has Debian's OpenJDK runtime of the same major version, at /usr/bin/java, and no shell"
+        ));
     }
     rp.comment = "the jar on a JRE, without the JDK and the build tool".into();
     rp.title = format!("builds in `{}`, runs `{artifact}` on `{base}`", an.image.text);
@@ -1337,15 +1562,21 @@ fn emit(
     shipped: &[Shipped],
     what: &str,
     rp: RuntimePlan,
-) -> Result<Finding, String> {
+) -> Result<Finding, (String, Option<usize>)> {
     let doc = an.doc;
     let eol = layout::eol(doc);
+    let conversions = if rp.no_shell { no_shell_plan(an, &rp)? } else { Vec::new() };
+    let converted = |idx: usize| conversions.iter().find(|(i, _, _)| *i == idx);
     let (name_edit, builder, final_name) = name_builder(an);
     let fill = |s: &str| s.replace("{builder}", builder);
     let mut lines: Vec<String> = Vec::new();
     let as_name = final_name.map(|n| format!(" {} {n}", an.kw("AS"))).unwrap_or_default();
     lines.push(format!("# Runtime stage: {}", rp.comment));
     lines.push(format!("{} {}{}{as_name}", an.kw("FROM"), from_flags(an), rp.base));
+    let own_entrypoint = an.last_of(Kind::Entrypoint).is_some();
+    if rp.base_entrypoint && !own_entrypoint {
+        lines.push(format!("{} []", an.kw("ENTRYPOINT")));
+    }
     lines.extend(rp.prelude.iter().map(|l| fill(l)));
     let mut unsure = Vec::new();
     let mut artifacts_done = false;
@@ -1354,7 +1585,7 @@ fn emit(
         let ins = an.ins(idx);
         match ins.kind {
             Kind::Run => {
-                if let Some(l) = replay_run(an, &rp, lang, idx, &mut unsure)? {
+                if let Some(l) = replay_run(an, &rp, lang, idx, &mut unsure).map_err(|e| (e, Some(idx)))? {
                     lines.push(l);
                 }
             }
@@ -1369,7 +1600,12 @@ fn emit(
                 lines.push(source_text(doc, ins));
             }
             Kind::Cmd | Kind::Entrypoint | Kind::Healthcheck => {
-                lines.push(rewrite_paths(&source_text(doc, ins), &rp.venv_bin))
+                let mut t = source_text(doc, ins);
+                if let Some((_, range, json)) = converted(idx) {
+                    let (a, b) = (range.start - ins.span.start, range.end - ins.span.start);
+                    t = format!("{}{json}{}", &t[..a], &t[b..]);
+                }
+                lines.push(rewrite_paths(&t, &rp.venv_bin))
             }
             Kind::From => {}
             _ => lines.push(source_text(doc, ins)),
@@ -1383,7 +1619,10 @@ fn emit(
         for idx in split + 1..an.stage.body.end {
             let ins = an.ins(idx);
             if ins.kind == Kind::Run && !ins.json {
-                return Err(format!("line {} runs a shell command, and `{}` has no shell", ins.start_line, rp.base));
+                return Err((
+                    format!("`{}` runs a shell command, and `{}` has no shell", short(ins.args_text()), rp.base),
+                    Some(idx),
+                ));
             }
         }
     }
@@ -1400,17 +1639,37 @@ fn emit(
     let mut edits = vec![name_edit];
     edits.extend(rp.builder_edits.iter().cloned());
     edits.push(layout::insert_text_after(doc, split, &text));
-    if let Some(v) = &rp.venv_bin {
-        for idx in split + 1..an.stage.body.end {
-            let ins = an.ins(idx);
+    for idx in split + 1..an.stage.body.end {
+        let ins = an.ins(idx);
+        if let Some((_, range, json)) = converted(idx) {
+            edits.push(Edit::replace(range.clone(), rewrite_paths(json, &rp.venv_bin)));
+        } else if let Some(v) = &rp.venv_bin {
             if matches!(ins.kind, Kind::Cmd | Kind::Entrypoint | Kind::Healthcheck) {
                 edits.extend(rewrite_edits(ins, v));
             }
         }
     }
+    let mut notes = rp.notes.clone();
+    if !conversions.is_empty() {
+        let what: Vec<String> = conversions
+            .iter()
+            .map(|(i, _, _)| format!("{} (line {})", an.ins(*i).kind.as_str(), an.ins(*i).start_line))
+            .collect();
+        notes.push(format!(
+            "`{}` has no shell: {} {} now in exec form, the same command without `/bin/sh -c` (the program receives signals directly)",
+            rp.base,
+            list(&what),
+            if what.len() == 1 { "is" } else { "are" }
+        ));
+    }
+    if rp.base_entrypoint && !own_entrypoint {
+        notes.push(format!(
+            "`{}` sets an ENTRYPOINT of its own: `ENTRYPOINT []` clears it so that CMD runs as before",
+            rp.base
+        ));
+    }
     edits.sort_by_key(|e| (e.range.start, e.range.end));
 
-    let mut notes = rp.notes.clone();
     let kept_dev: Vec<String> =
         shipped.iter().filter(|s| s.unknown_dev && s.runtime.is_none()).map(|s| s.name.clone()).collect();
     if !kept_dev.is_empty() {
@@ -1442,4 +1701,201 @@ fn emit(
         .why(why)
         .gain(gain)
         .fix(Fix::unsafe_(format!("Split into `{builder}` + runtime stages: {}", rp.title), edits)))
+}
+
+// ---------------------------------------------------------------- no shell
+
+/// What a start command may run on an image without a shell.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Programs {
+    /// Names or paths known to be there.
+    pub exact: Vec<String>,
+    /// Directories whose programs are there (a virtualenv's bin/).
+    pub dirs: Vec<String>,
+    /// Bare names other than well-known system tools are fine (found on a
+    /// PATH the image provides, such as the virtualenv's).
+    pub bare: bool,
+}
+
+/// System programs that an image without a shell or packages does not have.
+const SYSTEM_TOOLS: &[&str] = &[
+    "sh",
+    "bash",
+    "ash",
+    "dash",
+    "zsh",
+    "curl",
+    "wget",
+    "nc",
+    "netcat",
+    "pg_isready",
+    "tini",
+    "dumb-init",
+    "gosu",
+    "su-exec",
+    "su",
+    "sudo",
+    "jq",
+    "envsubst",
+    "cat",
+    "echo",
+    "test",
+    "[",
+    "true",
+    "false",
+    "sleep",
+    "ls",
+    "env",
+    "nginx",
+    "supervisord",
+    "cron",
+    "crond",
+    "node",
+    "npm",
+    "apt-get",
+    "apk",
+    "timeout",
+    "printf",
+    "grep",
+    "sed",
+    "awk",
+];
+
+impl Programs {
+    fn allows(&self, prog: &str) -> bool {
+        if self.exact.iter().any(|e| e == prog) {
+            return true;
+        }
+        if prog.contains('/') {
+            return self
+                .dirs
+                .iter()
+                .any(|d| prog.strip_prefix(d.as_str()).is_some_and(|r| !r.is_empty() && !r.contains('/')));
+        }
+        self.bare && !SYSTEM_TOOLS.contains(&prog)
+    }
+}
+
+/// The command part of a CMD, ENTRYPOINT or HEALTHCHECK CMD: its logical
+/// span and whether it is in exec form. None for `HEALTHCHECK NONE`.
+fn command_span(ins: &Instruction) -> Option<(std::ops::Range<usize>, bool)> {
+    match ins.kind {
+        Kind::Cmd | Kind::Entrypoint => (!ins.args_span.is_empty()).then(|| (ins.args_span.clone(), ins.json)),
+        Kind::Healthcheck => {
+            let first = ins.args.first()?;
+            if !first.value.eq_ignore_ascii_case("CMD") {
+                return None;
+            }
+            let end = first.span.clone()?.end;
+            let rest = &ins.line.text()[end..ins.args_span.end];
+            let start = end + (rest.len() - rest.trim_start().len());
+            (start < ins.args_span.end).then_some((start..ins.args_span.end, ins.json))
+        }
+        _ => None,
+    }
+}
+
+/// The exec-form words of a start command and, for a shell form that can
+/// be converted, the replacement (source range, JSON text).
+type Converted = (Vec<String>, Option<(std::ops::Range<usize>, String)>);
+
+fn exec_conversion(ins: &Instruction) -> Result<Option<Converted>, String> {
+    let Some((span, json)) = command_span(ins) else { return Ok(None) };
+    if json {
+        let words: Vec<String> = match ins.kind {
+            Kind::Healthcheck => ins.args.iter().skip(1).map(|a| a.value.clone()).collect(),
+            _ => ins.args.iter().map(|a| a.value.clone()).collect(),
+        };
+        return Ok(Some((words, None)));
+    }
+    let text = ins.text_of(&span);
+    let words = dockfix_core::execform::exec_words(text)
+        .map_err(|e| format!("its shell-form {} `{}` {e}, so it needs `/bin/sh`", ins.kind.as_str(), short(text)))?;
+    let json_text = dockfix_core::execform::json_array(&words);
+    Ok(Some((words, Some((ins.source_range(span), json_text)))))
+}
+
+/// A start command converted to exec form: instruction index, source range
+/// of the command, JSON text.
+type Conversion = (usize, std::ops::Range<usize>, String);
+
+/// A user or group the runtime image knows: numeric ids everywhere, and
+/// distroless's own `root`, `nonroot`, `nobody`.
+fn known_account(name: &str, scratch: bool) -> bool {
+    name.chars().all(|c| c.is_ascii_digit()) || (!scratch && matches!(name, "root" | "nonroot" | "nobody"))
+}
+
+/// Checks of an image without a shell, and the conversions of shell-form
+/// start commands (by instruction index). `(why, at)` on failure.
+fn no_shell_plan(an: &Analysis<'_>, rp: &RuntimePlan) -> Result<Vec<Conversion>, (String, Option<usize>)> {
+    let body = an.stage.body.clone();
+    let scratch = Image::parse(&rp.base).name == "scratch";
+    let has_cmd = body.clone().any(|i| an.ins(i).kind == Kind::Cmd);
+    let has_entrypoint = body.clone().any(|i| an.ins(i).kind == Kind::Entrypoint);
+    if !has_cmd && !has_entrypoint {
+        return Err((
+            "the image starts its base image's default command, which the runtime image does not have".into(),
+            Some(an.stage.from),
+        ));
+    }
+    let mut out = Vec::new();
+    for idx in body {
+        let ins = an.ins(idx);
+        let at = Some(idx);
+        match ins.kind {
+            Kind::Cmd | Kind::Entrypoint | Kind::Healthcheck => {
+                let Some((words, conv)) = exec_conversion(ins).map_err(|e| (e, at))? else { continue };
+                if ins.kind == Kind::Entrypoint && conv.is_some() && has_cmd {
+                    return Err((
+                        "its shell-form ENTRYPOINT ignores CMD; in exec form CMD would become its arguments".into(),
+                        at,
+                    ));
+                }
+                let prog = words.first().map(String::as_str).unwrap_or("");
+                let prog =
+                    rp.venv_bin.as_deref().map_or(prog.to_string(), |v| rewrite_paths(prog, &Some(v.to_string())));
+                // With an ENTRYPOINT, CMD only gives its arguments.
+                let runs = ins.kind != Kind::Cmd || !has_entrypoint;
+                let resolved = match an.resolve(idx, &prog) {
+                    Workdir::Abs(p) if prog.contains('/') => p,
+                    _ => prog.clone(),
+                };
+                if runs && !rp.programs.allows(&prog) && !rp.programs.allows(&resolved) {
+                    return Err((
+                        format!("its {} runs `{prog}`, which `{}` does not have", ins.kind.as_str(), rp.base),
+                        at,
+                    ));
+                }
+                if let Some((range, text)) = conv {
+                    out.push((idx, range, text));
+                }
+            }
+            Kind::User => {
+                let u = ins.args_text().trim();
+                for part in u.split(':') {
+                    if !known_account(part, scratch) {
+                        return Err((
+                            format!(
+                                "it runs as USER `{u}`, which `{}` does not know{}",
+                                rp.base,
+                                if scratch { " (it has no /etc/passwd)" } else { " (it has root, nonroot and nobody)" }
+                            ),
+                            at,
+                        ));
+                    }
+                }
+            }
+            Kind::Copy | Kind::Add => {
+                if let Some(f) = ins.flag("chown") {
+                    let v = f.value().unwrap_or("");
+                    if !v.split(':').all(|p| known_account(p, scratch)) {
+                        return Err((format!("`--chown={v}` names an account that `{}` does not have", rp.base), at));
+                    }
+                }
+            }
+            Kind::Onbuild => return Err(("it has an ONBUILD trigger".into(), at)),
+            _ => {}
+        }
+    }
+    Ok(out)
 }

@@ -57,6 +57,11 @@ const OPTIONS: &[OptionSpec] = &[
         help: "image of the runtime stage; default: the builder's own base for Python and Node, the builder's distribution (slim, with CA certificates and tzdata) for Go, the JRE of the same vendor and version for Java. `scratch` and distroless images only through this option",
     },
     OptionSpec {
+        name: "runtime",
+        kind: "string",
+        help: "kind of runtime image: \"slim\" (default: the images above), \"distroless\" (gcr.io/distroless: python3-debian12 for a Python 3.11 bookworm/bullseye builder, static-debian12 for Go without cgo, java17/java21-debian12 for Java 17/21) or \"scratch\" (Go without cgo). dockfix checks that the image still works there (no shell: CMD/ENTRYPOINT/HEALTHCHECK in exec form, no RUN, no user creation, the same Python minor version) and otherwise keeps the slim image and says why. `runtime-base` wins when both are set",
+    },
+    OptionSpec {
         name: "venv",
         kind: "string",
         help: "where the builder creates the Python virtualenv (default /opt/venv)",
@@ -84,9 +89,79 @@ impl Pass for MultiStage {
         if stages.len() != 1 {
             return Vec::new();
         }
-        let an = Analysis::new(cx, &stages[0]);
-        langs::plan(&an).into_iter().collect()
+        let mut out = Vec::new();
+        let requested = match cx.options.get_str(NAME, "runtime") {
+            None | Some("slim") => Runtime::Slim,
+            Some("distroless") => Runtime::Distroless,
+            Some("scratch") => Runtime::Scratch,
+            Some(other) => {
+                out.push(
+                    Finding::new(NAME, 0..0, format!("[multi-stage] in dockfix.toml: `runtime = \"{other}\"` is not \"slim\", \"distroless\" or \"scratch\"; ignored"))
+                        .why("The runtime option names a kind of image; set `runtime-base` to name an image.")
+                        .fix(Fix::display_only("Fix the option")),
+                );
+                Runtime::Slim
+            }
+        };
+        // An explicit image wins over the kind.
+        let requested = if cx.options.get_str(NAME, "runtime-base").is_some() { Runtime::Slim } else { requested };
+        let mut an = Analysis::new(cx, &stages[0], requested);
+        let first = langs::plan(&an);
+        match first {
+            Some(Err(r)) if requested != Runtime::Slim => {
+                // The image does not work on the requested base: the slim
+                // runtime, and a finding that says why not the other.
+                an.runtime = Runtime::Slim;
+                match langs::plan(&an) {
+                    Some(Ok((mut f, base))) => {
+                        let line = an.ins(r.at).start_line;
+                        f.why.push_str(&format!(
+                            " `runtime = \"{}\"` (dockfix.toml) was not used: {} (line {line}). The runtime stage stays on `{base}`.",
+                            requested.as_str(),
+                            r.why
+                        ));
+                        if let Some(fx) = f.fix.as_mut() {
+                            fx.title.push_str(&format!(" (not {}: see why)", requested.as_str()));
+                        }
+                        out.push(f);
+                    }
+                    Some(Err(r2)) => out.push(refuse(an.ins(an.stage.from).span.clone(), &r2.what, &r2.why)),
+                    None => {}
+                }
+            }
+            Some(Ok((f, _))) => out.push(f),
+            Some(Err(r)) => out.push(refuse(an.ins(an.stage.from).span.clone(), &r.what, &r.why)),
+            None => {}
+        }
+        out
     }
+}
+
+/// The kind of runtime image asked for (`runtime` option).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Runtime {
+    Slim,
+    Distroless,
+    Scratch,
+}
+
+impl Runtime {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Runtime::Slim => "slim",
+            Runtime::Distroless => "distroless",
+            Runtime::Scratch => "scratch",
+        }
+    }
+}
+
+/// Why the pass leaves the image in one stage (or, with a `runtime` kind,
+/// why that kind does not fit): `at` is the instruction to point at.
+#[derive(Debug, Clone)]
+pub(crate) struct Refusal {
+    pub what: String,
+    pub why: String,
+    pub at: usize,
 }
 
 /// A system package that the original image ships and the runtime does not
@@ -112,10 +187,12 @@ pub(crate) struct Analysis<'a> {
     pub runs: Vec<Option<Result<Vec<Cmd>, String>>>,
     pub family: Option<DistroFamily>,
     pub release: Option<String>,
+    /// The kind of runtime image this plan is for.
+    pub runtime: Runtime,
 }
 
 impl<'a> Analysis<'a> {
-    fn new(cx: &'a Context<'a>, stage: &'a dockfix_syntax::Stage) -> Analysis<'a> {
+    fn new(cx: &'a Context<'a>, stage: &'a dockfix_syntax::Stage, runtime: Runtime) -> Analysis<'a> {
         let doc = cx.doc;
         let states = stage_states(doc, stage);
         let image = Image::parse(&stage.base);
@@ -132,7 +209,7 @@ impl<'a> Analysis<'a> {
             }
         }
         let release = image.release();
-        Analysis { cx, doc, stage, states, image, runs, family, release }
+        Analysis { cx, doc, stage, states, image, runs, family, release, runtime }
     }
 
     pub fn state(&self, idx: usize) -> &State {
