@@ -759,6 +759,49 @@ pub fn runtime_of(p: &BuildPackage, release: Option<&str>) -> Option<(&'static s
     }
 }
 
+/// Python distributions that provide the same import package: a full
+/// distribution and its core (or headless, or binary, or CPU-only) variant.
+/// Installing two of one group puts one over the other in the same
+/// directory (`cv2/`, `psycopg2/`, `tensorflow/`): whichever pip installed
+/// last wins, and the image carries both downloads. Names are normalized
+/// (PEP 503). Each group: (import name, distributions).
+pub static PYTHON_ALTERNATIVES: &[(&str, &[&str])] = &[
+    ("cv2", &["opencv-python", "opencv-python-headless", "opencv-contrib-python", "opencv-contrib-python-headless"]),
+    ("psycopg2", &["psycopg2", "psycopg2-binary"]),
+    ("tensorflow", &["tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tensorflow-intel"]),
+    ("PIL", &["pillow", "pillow-simd"]),
+    ("onnxruntime", &["onnxruntime", "onnxruntime-gpu"]),
+    ("faiss", &["faiss-cpu", "faiss-gpu"]),
+];
+
+/// The group of [`PYTHON_ALTERNATIVES`] a normalized distribution name is in.
+pub fn python_alternatives(name: &str) -> Option<(&'static str, &'static [&'static str])> {
+    PYTHON_ALTERNATIVES.iter().find(|(_, g)| g.contains(&name)).copied()
+}
+
+/// npm packages whose command is not named like the package (the others
+/// install a command of their own name, the scope left out).
+pub static NPM_BINARIES: &[(&str, &[&str])] = &[
+    ("typescript", &["tsc", "tsserver"]),
+    ("@angular/cli", &["ng"]),
+    ("@nestjs/cli", &["nest"]),
+    ("@vue/cli", &["vue"]),
+    ("pm2", &["pm2", "pm2-runtime", "pm2-docker", "pm2-dev"]),
+    ("sequelize-cli", &["sequelize", "sequelize-cli"]),
+    ("@prisma/cli", &["prisma"]),
+    ("http-server", &["http-server", "hs"]),
+    ("npm-run-all", &["npm-run-all", "run-p", "run-s"]),
+    ("concurrently", &["concurrently", "conc"]),
+];
+
+/// The commands an npm package puts on `PATH` when installed globally.
+pub fn npm_binaries(package: &str) -> Vec<&'static str> {
+    if let Some((_, bins)) = NPM_BINARIES.iter().find(|(p, _)| *p == package) {
+        return bins.to_vec();
+    }
+    Vec::new()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
