@@ -17,6 +17,26 @@ pub fn all() -> Vec<&'static dyn Pass> {
     ]
 }
 
+/// The passes a `--select`/`--ignore` pair leaves, plus the passes that are
+/// off by default and that the config turns on with `enabled = true` in
+/// their table (`[python-startup] enabled = true`), unless ignored.
+pub fn select_with_options(
+    selected: &[String],
+    ignore: &[String],
+    options: &dockfix_core::PassOptions,
+) -> Result<Vec<&'static dyn Pass>, String> {
+    let chosen = select(selected, ignore)?;
+    Ok(all()
+        .into_iter()
+        .filter(|p| {
+            chosen.iter().any(|c| c.name() == p.name())
+                || (!p.default_enabled()
+                    && options.get_bool(p.name(), "enabled") == Some(true)
+                    && !ignore.iter().any(|s| s == p.name()))
+        })
+        .collect())
+}
+
 /// A pass by name.
 pub fn find(name: &str) -> Option<&'static dyn Pass> {
     all().into_iter().find(|p| p.name() == name)
@@ -41,4 +61,27 @@ pub fn select(select: &[String], ignore: &[String]) -> Result<Vec<&'static dyn P
         })
         .filter(|p| !ignore.iter().any(|s| s == p.name()))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enabled_option_adds_an_off_by_default_pass() {
+        let mut opts = dockfix_core::PassOptions::default();
+        let off: Vec<&str> = all().iter().filter(|p| !p.default_enabled()).map(|p| p.name()).collect();
+        let Some(name) = off.first() else { return };
+        let names = |v: Vec<&'static dyn Pass>| v.iter().map(|p| p.name()).collect::<Vec<_>>();
+        assert!(!names(select_with_options(&[], &[], &opts).unwrap()).contains(name));
+        let mut t = toml::Table::new();
+        t.insert("enabled".into(), toml::Value::Boolean(true));
+        opts.tables.insert(name.to_string(), t);
+        let with = names(select_with_options(&[], &[], &opts).unwrap());
+        assert!(with.contains(name));
+        // Registry order is kept.
+        let order: Vec<&str> = all().iter().map(|p| p.name()).filter(|n| with.contains(n)).collect();
+        assert_eq!(with, order);
+        assert!(!names(select_with_options(&[], &[name.to_string()], &opts).unwrap()).contains(name));
+    }
 }
