@@ -11,6 +11,7 @@ pub fn all() -> Vec<&'static dyn Pass> {
         &dockfix_pass_multi_stage::MultiStage,
         &dockfix_pass_cache_mounts::CacheMounts,
         &dockfix_pass_duplicate_install::DuplicateInstall,
+        &dockfix_pass_python_startup::PythonStartup,
         &dockfix_pass_dockerignore::Dockerignore,
         &dockfix_pass_compose_profiles::ComposeProfiles,
         &dockfix_pass_ci_cache::CiCache,

@@ -802,6 +802,70 @@ pub fn npm_binaries(package: &str) -> Vec<&'static str> {
     Vec::new()
 }
 
+/// Whether a Python distribution with compiled code ships manylinux
+/// (glibc, x86_64 and aarch64) wheels on PyPI for current CPython releases:
+/// a table, kept by hand, not a query of PyPI. `true`: pip installs a wheel
+/// and needs no compiler; `false`: only an sdist for Linux, so pip builds
+/// it (a compiler and the library's headers are needed). Names normalized
+/// (PEP 503). Packages not listed are unknown.
+pub static PYTHON_WHEELS: &[(&str, bool)] = &[
+    ("aiohttp", true),
+    ("bcrypt", true),
+    ("cffi", true),
+    ("charset-normalizer", true),
+    ("cryptography", true),
+    ("frozenlist", true),
+    ("gevent", true),
+    ("greenlet", true),
+    ("grpcio", true),
+    ("httptools", true),
+    ("llvmlite", true),
+    ("lxml", true),
+    ("markupsafe", true),
+    ("matplotlib", true),
+    ("msgpack", true),
+    ("multidict", true),
+    ("numba", true),
+    ("numpy", true),
+    ("opencv-python", true),
+    ("opencv-python-headless", true),
+    ("orjson", true),
+    ("pandas", true),
+    ("pillow", true),
+    ("psutil", true),
+    ("psycopg-binary", true),
+    ("psycopg2-binary", true),
+    ("pyarrow", true),
+    ("pydantic-core", true),
+    ("pyodbc", true),
+    ("pyyaml", true),
+    ("pyzmq", true),
+    ("regex", true),
+    ("scikit-learn", true),
+    ("scipy", true),
+    ("sqlalchemy", true),
+    ("ujson", true),
+    ("uvloop", true),
+    ("watchfiles", true),
+    ("yarl", true),
+    ("zstandard", true),
+    ("dlib", false),
+    ("gssapi", false),
+    ("m2crypto", false),
+    ("mysqlclient", false),
+    ("psycopg2", false),
+    ("pycairo", false),
+    ("pygraphviz", false),
+    ("python-ldap", false),
+    ("uwsgi", false),
+    ("xmlsec", false),
+];
+
+/// What [`PYTHON_WHEELS`] says of a normalized name.
+pub fn python_ships_wheels(name: &str) -> Option<bool> {
+    PYTHON_WHEELS.iter().find(|(n, _)| *n == name).map(|(_, w)| *w)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
