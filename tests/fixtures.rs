@@ -1,6 +1,7 @@
 //! Fixture tests: `tests/fixtures/<pass>/<case>/` holds a Dockerfile and the
-//! files of its build context. Each case runs the pass (every pass for
-//! `_combined`) with unsafe fixes on, snapshots the findings and the diff
+//! files of its build context. Each case runs the pass (for `_combined`,
+//! every pass on by default and those the case's `dockfix.toml` enables with
+//! `[pass] enabled = true`) with unsafe fixes on, snapshots the findings and the diff
 //! (`snapshots/<pass>__<case>.snap`), and checks that
 //! - the output parses,
 //! - a second run on the output proposes nothing,
@@ -131,7 +132,9 @@ fn case_options(dir: &Path) -> (PassOptions, bool) {
 fn settings(pass: &str, dir: &Path) -> Settings {
     let (options, unsafe_fixes) = case_options(dir);
     let passes = if pass == "_combined" {
-        registry::all()
+        // What `dockfix` runs with this config: the passes on by default,
+        // and those its `[pass] enabled = true` turns on.
+        registry::select_with_options(&[], &[], &options).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
     } else {
         vec![registry::find(pass).unwrap_or_else(|| panic!("fixture folder names an unknown pass: {pass}"))]
     };

@@ -412,7 +412,7 @@ fn settings_for(args: &RunArgs, eff: &Effective) -> Result<Settings, String> {
     let select = if args.select.is_empty() { eff.select.clone().unwrap_or_default() } else { args.select.clone() };
     let mut ignore = eff.ignore.clone();
     ignore.extend(args.ignore.iter().cloned());
-    let passes = registry::select(&select, &ignore)?;
+    let passes = registry::select_with_options(&select, &ignore, &eff.options)?;
     Ok(Settings {
         passes,
         mode: Mode { unsafe_fixes: args.unsafe_fixes || eff.unsafe_fixes },

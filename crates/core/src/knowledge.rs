@@ -886,6 +886,113 @@ impl AptRecommends {
     }
 }
 
+/// Python distributions that provide the same import package: a full
+/// distribution and its core (or headless, or binary, or CPU-only) variant.
+/// Installing two of one group puts one over the other in the same
+/// directory (`cv2/`, `psycopg2/`, `tensorflow/`): whichever pip installed
+/// last wins, and the image carries both downloads. Names are normalized
+/// (PEP 503). Each group: (import name, distributions).
+pub static PYTHON_ALTERNATIVES: &[(&str, &[&str])] = &[
+    ("cv2", &["opencv-python", "opencv-python-headless", "opencv-contrib-python", "opencv-contrib-python-headless"]),
+    ("psycopg2", &["psycopg2", "psycopg2-binary"]),
+    ("tensorflow", &["tensorflow", "tensorflow-cpu", "tensorflow-gpu", "tensorflow-intel"]),
+    ("PIL", &["pillow", "pillow-simd"]),
+    ("onnxruntime", &["onnxruntime", "onnxruntime-gpu"]),
+    ("faiss", &["faiss-cpu", "faiss-gpu"]),
+];
+
+/// The group of [`PYTHON_ALTERNATIVES`] a normalized distribution name is in.
+pub fn python_alternatives(name: &str) -> Option<(&'static str, &'static [&'static str])> {
+    PYTHON_ALTERNATIVES.iter().find(|(_, g)| g.contains(&name)).copied()
+}
+
+/// npm packages whose command is not named like the package (the others
+/// install a command of their own name, the scope left out).
+pub static NPM_BINARIES: &[(&str, &[&str])] = &[
+    ("typescript", &["tsc", "tsserver"]),
+    ("@angular/cli", &["ng"]),
+    ("@nestjs/cli", &["nest"]),
+    ("@vue/cli", &["vue"]),
+    ("pm2", &["pm2", "pm2-runtime", "pm2-docker", "pm2-dev"]),
+    ("sequelize-cli", &["sequelize", "sequelize-cli"]),
+    ("@prisma/cli", &["prisma"]),
+    ("http-server", &["http-server", "hs"]),
+    ("npm-run-all", &["npm-run-all", "run-p", "run-s"]),
+    ("concurrently", &["concurrently", "conc"]),
+];
+
+/// The commands an npm package puts on `PATH` when installed globally.
+pub fn npm_binaries(package: &str) -> Vec<&'static str> {
+    if let Some((_, bins)) = NPM_BINARIES.iter().find(|(p, _)| *p == package) {
+        return bins.to_vec();
+    }
+    Vec::new()
+}
+
+/// Whether a Python distribution with compiled code ships manylinux
+/// (glibc, x86_64 and aarch64) wheels on PyPI for current CPython releases:
+/// a table, kept by hand, not a query of PyPI. `true`: pip installs a wheel
+/// and needs no compiler; `false`: only an sdist for Linux, so pip builds
+/// it (a compiler and the library's headers are needed). Names normalized
+/// (PEP 503). Packages not listed are unknown.
+pub static PYTHON_WHEELS: &[(&str, bool)] = &[
+    ("aiohttp", true),
+    ("bcrypt", true),
+    ("cffi", true),
+    ("charset-normalizer", true),
+    ("cryptography", true),
+    ("frozenlist", true),
+    ("gevent", true),
+    ("greenlet", true),
+    ("grpcio", true),
+    ("httptools", true),
+    ("llvmlite", true),
+    ("lxml", true),
+    ("markupsafe", true),
+    ("matplotlib", true),
+    ("msgpack", true),
+    ("multidict", true),
+    ("numba", true),
+    ("numpy", true),
+    ("opencv-python", true),
+    ("opencv-python-headless", true),
+    ("orjson", true),
+    ("pandas", true),
+    ("pillow", true),
+    ("psutil", true),
+    ("psycopg-binary", true),
+    ("psycopg2-binary", true),
+    ("pyarrow", true),
+    ("pydantic-core", true),
+    ("pyodbc", true),
+    ("pyyaml", true),
+    ("pyzmq", true),
+    ("regex", true),
+    ("scikit-learn", true),
+    ("scipy", true),
+    ("sqlalchemy", true),
+    ("ujson", true),
+    ("uvloop", true),
+    ("watchfiles", true),
+    ("yarl", true),
+    ("zstandard", true),
+    ("dlib", false),
+    ("gssapi", false),
+    ("m2crypto", false),
+    ("mysqlclient", false),
+    ("psycopg2", false),
+    ("pycairo", false),
+    ("pygraphviz", false),
+    ("python-ldap", false),
+    ("uwsgi", false),
+    ("xmlsec", false),
+];
+
+/// What [`PYTHON_WHEELS`] says of a normalized name.
+pub fn python_ships_wheels(name: &str) -> Option<bool> {
+    PYTHON_WHEELS.iter().find(|(n, _)| *n == name).map(|(_, w)| *w)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
