@@ -164,3 +164,22 @@ fn the_proposed_dockerignore_counts() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(install(&v, "current"), 1, "{v}");
 }
+
+#[test]
+fn the_batch_summary_carries_the_audit_totals() {
+    let d = repo();
+    let out = dockfix(d.path(), &["--dry-run", "--format", "markdown", "--select", "reorder", "svc"]);
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(md.contains("| installs re-run (history) |"), "{md}");
+    assert!(md.contains("| 82% → 18% |"), "{md}");
+    // Without a repository the column is not there.
+    let plain = tempfile::tempdir().unwrap();
+    std::fs::write(
+        plain.path().join("Dockerfile"),
+        "FROM python:3.12\nCOPY . .\nRUN pip install -r requirements.txt\n",
+    )
+    .unwrap();
+    std::fs::write(plain.path().join("requirements.txt"), "flask\n").unwrap();
+    let out = dockfix(plain.path(), &["--dry-run", "--format", "markdown", "--select", "reorder", "."]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("installs re-run"));
+}

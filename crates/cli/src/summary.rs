@@ -28,7 +28,28 @@ pub struct Row {
     /// rewrite's `.dockerignore` (None: not a Dockerfile, or too big to walk).
     pub context_before: Option<u64>,
     pub context_after: Option<u64>,
+    /// From the repository's history (`dockfix audit`), when there is one.
+    pub audit: Option<RowAudit>,
     pub error: Option<String>,
+}
+
+/// A row's audit totals: of the last `commits` commits of the repository,
+/// how many re-ran a dependency install, now and after the rewrite.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub struct RowAudit {
+    pub commits: usize,
+    pub install_commits_now: usize,
+    pub install_commits_after: usize,
+}
+
+fn audit_cell(a: &Option<RowAudit>) -> String {
+    match a {
+        Some(a) if a.commits > 0 => {
+            let pct = |n: usize| (n as f64 * 100.0 / a.commits as f64).round() as u64;
+            format!("{}% → {}%", pct(a.install_commits_now), pct(a.install_commits_after))
+        }
+        _ => "-".into(),
+    }
 }
 
 /// Totals over all rows.
@@ -64,6 +85,7 @@ fn count(before: &[u8], after: &[u8]) -> (usize, usize) {
 /// Rows for planned files and errors, sorted by path.
 pub fn rows(plans: &[(FilePlan, Vec<String>)], errors: &[FileError]) -> (Vec<Row>, Totals) {
     let mut rows = Vec::new();
+    let mut histories: History = Default::default();
     let mut t = Totals::default();
     for (p, services) in plans {
         let o = &p.outcome;
@@ -110,6 +132,7 @@ pub fn rows(plans: &[(FilePlan, Vec<String>)], errors: &[FileError]) -> (Vec<Row
             reports,
             context_before,
             context_after,
+            audit: audit_of(p, &mut histories),
             error: None,
         });
     }
@@ -128,11 +151,55 @@ pub fn rows(plans: &[(FilePlan, Vec<String>)], errors: &[FileError]) -> (Vec<Row
             reports: 0,
             context_before: None,
             context_after: None,
+            audit: None,
             error: Some(e.to_string()),
         });
     }
     rows.sort_by(|a, b| a.dockerfile.cmp(&b.dockerfile));
     (rows, t)
+}
+
+/// Commits of each repository, read once per summary.
+type History = std::collections::BTreeMap<std::path::PathBuf, Option<Vec<dockfix_history::Commit>>>;
+
+/// How many of the repository's last 200 commits re-ran an install step of
+/// this Dockerfile, now and after the plan (see `dockfix audit`).
+fn audit_of(p: &FilePlan, histories: &mut History) -> Option<RowAudit> {
+    let name = p.path.file_name()?.to_string_lossy().into_owned();
+    if !crate::discover::is_dockerfile_name(&name) {
+        return None;
+    }
+    let repo = dockfix_history::Repo::discover(&p.service.context).filter(|r| !r.is_shallow())?;
+    let root = repo.root().to_path_buf();
+    let commits = histories.entry(root.clone()).or_insert_with(|| repo.commits(200, None).ok()).as_ref()?;
+    if commits.is_empty() {
+        return None;
+    }
+    let current = dockfix_syntax::parse(&p.outcome.source).ok()?;
+    let proposed = dockfix_syntax::parse(&p.outcome.fixed).ok()?;
+    let rel = |x: &std::path::Path| -> Option<String> {
+        let abs = x.canonicalize().ok()?;
+        Some(abs.strip_prefix(&root).ok()?.to_string_lossy().replace('\\', "/"))
+    };
+    let (now, after) = crate::context::ignore_matchers(&p.service.dockerfile, &p.service.context, &p.outcome.files);
+    let a = dockfix_audit::audit(&dockfix_audit::Input {
+        dockerfile: p.path.display().to_string(),
+        context_in_repo: rel(&p.service.context).unwrap_or_default(),
+        dockerfile_in_repo: rel(&p.service.dockerfile),
+        current: &current,
+        proposed: &proposed,
+        target: p.service.target.as_deref(),
+        excluded_now: &|x: &str| now.is_excluded(x),
+        excluded_proposed: &|x: &str| after.is_excluded(x),
+        commits: Some(commits),
+        timings: None,
+        history: String::new(),
+    });
+    Some(RowAudit {
+        commits: a.commits,
+        install_commits_now: a.current.install_commits,
+        install_commits_after: a.proposed.install_commits,
+    })
 }
 
 /// Context bytes before and after the plan, for a Dockerfile.
@@ -218,9 +285,19 @@ pub fn text(rows: &[Row], t: &Totals) -> String {
         .to_string()
             + "\n"
     };
+    let with_audit = rows.iter().any(|r| r.audit.is_some());
+    let width = w.iter().sum::<usize>() + 8;
     let mut out = line(headers);
-    for c in &cells {
-        out.push_str(&line([&c[0], &c[1], &c[2], &c[3], &c[4]]));
+    if with_audit {
+        out = format!("{:<width$}  installs re-run (history)\n", out.trim_end_matches('\n'));
+    }
+    for (c, r) in cells.iter().zip(rows) {
+        let l = line([&c[0], &c[1], &c[2], &c[3], &c[4]]);
+        if with_audit {
+            out.push_str(&format!("{:<width$}  {}\n", l.trim_end_matches('\n'), audit_cell(&r.audit)));
+        } else {
+            out.push_str(&l);
+        }
     }
     out.push_str(&totals_line(t));
     out
@@ -257,10 +334,16 @@ fn md_escape(s: &str) -> String {
 /// Markdown for a pull-request description.
 pub fn markdown(rows: &[Row], t: &Totals) -> String {
     let mut out = String::from("## dockfix\n\n");
-    out.push_str("| file | services | changes | lines | context |\n| --- | --- | --- | --- | --- |\n");
+    let with_audit = rows.iter().any(|r| r.audit.is_some());
+    if with_audit {
+        out.push_str("| file | services | changes | lines | context | installs re-run (history) |\n| --- | --- | --- | --- | --- | --- |\n");
+    } else {
+        out.push_str("| file | services | changes | lines | context |\n| --- | --- | --- | --- | --- |\n");
+    }
     for r in rows {
+        let audit = if with_audit { format!(" {} |", audit_cell(&r.audit)) } else { String::new() };
         out.push_str(&format!(
-            "| `{}` | {} | {} | +{} −{} | {} |\n",
+            "| `{}` | {} | {} | +{} −{} | {} |{audit}\n",
             md_escape(&r.dockerfile),
             md_escape(&services(r)),
             md_escape(&r.error.as_ref().map_or_else(|| what(r), |e| format!("error: {e}"))),
