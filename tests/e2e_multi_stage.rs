@@ -2,7 +2,8 @@
 //! extension linked against zlib, `tests/fixtures/multi-stage/e2e-python-native`)
 //! as written and as `multi-stage` rewrites it, then check that the
 //! rewritten image still imports and runs the extension, no longer has gcc,
-//! and is smaller.
+//! and is smaller; then that after a one-line edit BuildKit re-runs what
+//! the cache model of `dockfix audit` predicts.
 //!
 //! Needs a Docker engine (`/usr/bin/docker`, or `$DOCKER`) and the local
 //! base image `dockfix-test/python3:bookworm-offline`, which
@@ -134,4 +135,33 @@ fn converted_python_image_imports_its_native_extension_and_is_smaller() {
         (before - after.min(before)) as f64 / 1e6
     );
     assert!(after < before, "the converted image is not smaller: {after} >= {before}");
+
+    // A one-line edit of the app: the steps BuildKit re-runs are the ones
+    // the cache model of `dockfix audit` predicts (only the app's copy).
+    let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let app = conv.join("app.py");
+    let mut text_app = std::fs::read_to_string(&app).unwrap();
+    text_app.push_str(&format!("# edit {nonce}\n"));
+    std::fs::write(&app, text_app).unwrap();
+    let out = run(&["build", "--network", "none", "--progress", "plain", "-t", &t_conv, conv.to_str().unwrap()])
+        .expect("docker runs");
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{log}");
+    let mut ran: Vec<String> = dockfix_verify::progress::parse(&log)
+        .rerun()
+        .iter()
+        .filter_map(|s| s.name.split_once("] ").map(|(_, i)| dockfix_audit::normalize(i)))
+        .collect();
+    let doc = dockfix_syntax::parse(&plan.outcome.fixed).unwrap();
+    let model = dockfix_core::cache::model(&doc, None);
+    let mut predicted: Vec<String> = model
+        .invalidated(&["app.py".to_string()], &|_| false)
+        .iter()
+        .filter(|i| !model.steps[**i].is_metadata())
+        .map(|i| dockfix_audit::normalize(&model.steps[*i].text))
+        .collect();
+    ran.sort();
+    predicted.sort();
+    assert_eq!(ran, predicted, "the cache model disagrees with BuildKit:\n{log}");
+    assert_eq!(predicted, ["COPY app.py ."]);
 }
