@@ -993,6 +993,48 @@ pub fn python_ships_wheels(name: &str) -> Option<bool> {
     PYTHON_WHEELS.iter().find(|(n, _)| *n == name).map(|(_, w)| *w)
 }
 
+/// Options of `uv` (global and `sync`, `pip`) that take a value: the word
+/// after them is not a command or a path to read.
+pub const UV_VALUE_OPTS: &[&str] = &[
+    "--extra",
+    "--group",
+    "--no-group",
+    "--only-group",
+    "--package",
+    "--project",
+    "--directory",
+    "-p",
+    "--python",
+    "--index",
+    "--default-index",
+    "-i",
+    "--index-url",
+    "--extra-index-url",
+    "-f",
+    "--find-links",
+    "--cache-dir",
+    "--config-file",
+    "--no-install-package",
+    "--reinstall-package",
+    "--refresh-package",
+    "-P",
+    "--upgrade-package",
+    "--prerelease",
+    "--resolution",
+    "--index-strategy",
+    "--keyring-provider",
+    "--link-mode",
+    "--python-platform",
+    "--color",
+    "--exclude-newer",
+    "-C",
+    "--config-setting",
+    "--no-binary-package",
+    "--no-build-package",
+    "--script",
+    "--allow-insecure-host",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

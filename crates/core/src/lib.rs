@@ -12,6 +12,8 @@ pub mod fs;
 pub mod knowledge;
 pub mod layout;
 pub mod pass;
+pub mod pep440;
+pub mod runscript;
 pub mod suppress;
 pub mod walk;
 

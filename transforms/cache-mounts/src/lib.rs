@@ -16,7 +16,7 @@
 
 mod managers;
 mod mounts;
-mod script;
+use dockfix_core::runscript as script;
 mod users;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -16,7 +16,7 @@
 //! reported.
 
 mod manifest;
-mod pep440;
+use dockfix_core::pep440;
 mod script;
 
 use std::collections::BTreeMap;

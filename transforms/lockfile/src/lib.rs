@@ -22,7 +22,7 @@
 mod context;
 mod image;
 mod layers;
-mod pep440;
+use dockfix_core::pep440;
 mod pip;
 mod python;
 mod reqs;

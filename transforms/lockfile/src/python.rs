@@ -2,6 +2,7 @@
 //! pip), `uv sync`, poetry, pdm and pipenv — which verb, which options,
 //! which project directory.
 
+use dockfix_core::knowledge::UV_VALUE_OPTS;
 use dockfix_core::walk::{State, Workdir};
 
 use crate::run::{Cmd, Parsed};
@@ -110,47 +111,6 @@ pub const PIP_VALUE_OPTS: &[&str] = &[
     "--exclude-newer",
     "--extra",
     "--no-build-isolation-package",
-];
-
-/// Options of `uv` (global and `sync`) that take a value.
-const UV_VALUE_OPTS: &[&str] = &[
-    "--extra",
-    "--group",
-    "--no-group",
-    "--only-group",
-    "--package",
-    "--project",
-    "--directory",
-    "-p",
-    "--python",
-    "--index",
-    "--default-index",
-    "-i",
-    "--index-url",
-    "--extra-index-url",
-    "-f",
-    "--find-links",
-    "--cache-dir",
-    "--config-file",
-    "--no-install-package",
-    "--reinstall-package",
-    "--refresh-package",
-    "-P",
-    "--upgrade-package",
-    "--prerelease",
-    "--resolution",
-    "--index-strategy",
-    "--keyring-provider",
-    "--link-mode",
-    "--python-platform",
-    "--color",
-    "--exclude-newer",
-    "-C",
-    "--config-setting",
-    "--no-binary-package",
-    "--no-build-package",
-    "--script",
-    "--allow-insecure-host",
 ];
 
 const POETRY_VALUE_OPTS: &[&str] =

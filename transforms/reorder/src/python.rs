@@ -2,6 +2,7 @@
 //! pdm — what they read, whether they install the project itself, and what
 //! their manifests pull in from the build context.
 
+use dockfix_core::knowledge::UV_VALUE_OPTS;
 use dockfix_core::walk::Workdir;
 
 use crate::commands::{Check, Cmdx, Install, Parsed, Project, Read, Role, Split};
@@ -393,46 +394,6 @@ fn poetry(x: &Cmdx<'_>) -> Role {
     });
     Role::Install(inst)
 }
-
-const UV_VALUE_OPTS: &[&str] = &[
-    "--extra",
-    "--group",
-    "--no-group",
-    "--only-group",
-    "--package",
-    "--project",
-    "--directory",
-    "-p",
-    "--python",
-    "--index",
-    "--default-index",
-    "-i",
-    "--index-url",
-    "--extra-index-url",
-    "-f",
-    "--find-links",
-    "--cache-dir",
-    "--config-file",
-    "--no-install-package",
-    "--reinstall-package",
-    "--refresh-package",
-    "-P",
-    "--upgrade-package",
-    "--prerelease",
-    "--resolution",
-    "--index-strategy",
-    "--keyring-provider",
-    "--link-mode",
-    "--python-platform",
-    "--color",
-    "--exclude-newer",
-    "-C",
-    "--config-setting",
-    "--no-binary-package",
-    "--no-build-package",
-    "--script",
-    "--allow-insecure-host",
-];
 
 fn uv(x: &Cmdx<'_>) -> Role {
     let w = x.words();

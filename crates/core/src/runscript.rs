@@ -1,15 +1,16 @@
 //! The program of one `RUN` — shell form, a heredoc run by the shell, or the
 //! exec form — as commands and words that map back to source bytes, and the
-//! edits this pass makes inside it: drop a word, drop a whole command with
-//! its `&&`, add a word, add `--mount` flags. Every edit keeps the
-//! instruction's continuation style and never touches a comment line; when
-//! it cannot, it returns `None` and the caller does not mount.
+//! edits passes make inside it: drop a word, drop a whole command with its
+//! `&&`, add a word, add `--mount` flags. Every edit keeps the instruction's
+//! continuation style and never touches a comment line; when it cannot, it
+//! returns `None` and the caller leaves the RUN alone. Used by cache-mounts,
+//! duplicate-install and python-startup.
 
 use std::ops::Range;
 
-use dockfix_core::layout;
-use dockfix_core::walk::{State, Workdir};
-use dockfix_core::Edit;
+use crate::layout;
+use crate::walk::{State, Workdir};
+use crate::Edit;
 use dockfix_syntax::shell::{parse_script, Op};
 use dockfix_syntax::{Document, Instruction, Span};
 
@@ -500,8 +501,8 @@ fn trim_end_bytes(b: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use dockfix_core::apply_edits;
-    use dockfix_core::walk::stage_states;
+    use crate::apply_edits;
+    use crate::walk::stage_states;
     use dockfix_syntax::parse_str;
 
     /// Applies `f` to the script of the last instruction of `src`.
