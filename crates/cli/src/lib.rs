@@ -420,6 +420,42 @@ fn settings_for(args: &RunArgs, eff: &Effective) -> Result<Settings, String> {
     })
 }
 
+impl RunArgs {
+    /// The settings of a quiet planning run (what verify and audit rewrite
+    /// with): the pass selection and config of their own flags.
+    fn planning(select: &[String], ignore: &[String], unsafe_fixes: bool, config: Option<PathBuf>) -> RunArgs {
+        RunArgs {
+            paths: Vec::new(),
+            dry_run: true,
+            select: select.to_vec(),
+            ignore: ignore.to_vec(),
+            unsafe_fixes,
+            format: Format::Text,
+            color: ColorMode::Never,
+            quiet: true,
+            exit_zero: false,
+            config,
+            warn_unused_suppressions: false,
+            compose_files: Vec::new(),
+            follow_symlinks: false,
+            extract_base: None,
+        }
+    }
+}
+
+/// The units (Dockerfile + contexts) under `paths`, from the Dockerfiles
+/// found, the compose files found or given, and simple bake targets.
+fn discover_units(paths: &[PathBuf], compose_files: &[PathBuf]) -> Result<Vec<batch::Unit>, String> {
+    let paths = if paths.is_empty() { vec![PathBuf::from(".")] } else { paths.to_vec() };
+    let found = discover::discover(&paths).map_err(|e| e.to_string())?;
+    let mut sources = Vec::new();
+    for c in found.compose_files.iter().chain(compose_files) {
+        sources.push(dockfix_compose::load(c).map_err(|e| e.to_string())?);
+    }
+    sources.extend(batch::bake_services(&found.bake_files));
+    Ok(batch::units(&found.dockerfiles, &sources))
+}
+
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -820,24 +856,13 @@ fn json_report<'a>(plans: &'a [(FilePlan, Vec<String>)], errors: &[FileError]) -
 }
 
 fn verify(args: VerifyArgs) -> u8 {
-    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
-    let found = match discover::discover(&paths) {
-        Ok(f) => f,
+    let units = match discover_units(&args.paths, &args.compose_files) {
+        Ok(u) => u,
         Err(e) => {
             eprintln!("error: {e}");
             return 2;
         }
     };
-    let mut composes = Vec::new();
-    for c in found.compose_files.iter().chain(&args.compose_files) {
-        match dockfix_compose::load(c) {
-            Ok(f) => composes.push(f),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 2;
-            }
-        }
-    }
     let docker = match dockfix_verify::Docker::detect(args.docker.as_deref(), args.network.clone()) {
         Ok(d) => d,
         Err(e) => {
@@ -845,23 +870,7 @@ fn verify(args: VerifyArgs) -> u8 {
             return 2;
         }
     };
-    let units = batch::units(&found.dockerfiles, &[composes.clone(), batch::bake_services(&found.bake_files)].concat());
-    let run_args = RunArgs {
-        paths: Vec::new(),
-        dry_run: true,
-        select: args.select.clone(),
-        ignore: args.ignore.clone(),
-        unsafe_fixes: args.unsafe_fixes,
-        format: Format::Text,
-        color: ColorMode::Never,
-        quiet: true,
-        exit_zero: false,
-        config: args.config.clone(),
-        warn_unused_suppressions: false,
-        compose_files: Vec::new(),
-        follow_symlinks: false,
-        extract_base: None,
-    };
+    let run_args = RunArgs::planning(&args.select, &args.ignore, args.unsafe_fixes, args.config.clone());
     let mut configs = Configs::default();
     let mut reports = Vec::new();
     let mut code = 0u8;
@@ -970,24 +979,13 @@ fn parse_date(s: &str) -> Option<i64> {
 }
 
 fn audit(args: AuditArgs) -> u8 {
-    let paths = if args.paths.is_empty() { vec![PathBuf::from(".")] } else { args.paths.clone() };
-    let found = match discover::discover(&paths) {
-        Ok(f) => f,
+    let units = match discover_units(&args.paths, &args.compose_files) {
+        Ok(u) => u,
         Err(e) => {
             eprintln!("error: {e}");
             return 2;
         }
     };
-    let mut composes = Vec::new();
-    for c in found.compose_files.iter().chain(&args.compose_files) {
-        match dockfix_compose::load(c) {
-            Ok(f) => composes.push(f),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 2;
-            }
-        }
-    }
     let since = match &args.since {
         Some(s) => match parse_date(s) {
             Some(t) => Some(t),
@@ -1008,23 +1006,7 @@ fn audit(args: AuditArgs) -> u8 {
         },
         None => None,
     };
-    let run_args = RunArgs {
-        paths: Vec::new(),
-        dry_run: true,
-        select: args.select.clone(),
-        ignore: args.ignore.clone(),
-        unsafe_fixes: args.unsafe_fixes,
-        format: Format::Text,
-        color: ColorMode::Never,
-        quiet: true,
-        exit_zero: false,
-        config: args.config.clone(),
-        warn_unused_suppressions: false,
-        compose_files: Vec::new(),
-        follow_symlinks: false,
-        extract_base: None,
-    };
-    let units = batch::units(&found.dockerfiles, &[composes.clone(), batch::bake_services(&found.bake_files)].concat());
+    let run_args = RunArgs::planning(&args.select, &args.ignore, args.unsafe_fixes, args.config.clone());
     let mut configs = Configs::default();
     let mut audits = Vec::new();
     let mut statics: Vec<(String, String, Vec<dockfix_audit::StaticEntry>)> = Vec::new();
@@ -1058,20 +1040,7 @@ fn audit(args: AuditArgs) -> u8 {
                 continue;
             }
         };
-        let (Ok(current), Ok(proposed)) =
-            (dockfix_syntax::parse(&plan.outcome.source), dockfix_syntax::parse(&plan.outcome.fixed))
-        else {
-            continue;
-        };
-        let (ignore_now, ignore_proposed) = context::ignore_matchers(&unit.dockerfile, &u.context, &plan.outcome.files);
-        let excluded_now = |p: &str| ignore_now.is_excluded(p);
-        let excluded_proposed = |p: &str| ignore_proposed.is_excluded(p);
         let repo = dockfix_history::Repo::discover(&u.context);
-        let rel = |p: &Path, root: &Path| -> Option<String> {
-            let abs = p.canonicalize().ok()?;
-            let r = abs.strip_prefix(root).ok()?.to_string_lossy().replace('\\', "/");
-            Some(r)
-        };
         let history = repo.as_ref().filter(|r| !r.is_shallow()).and_then(|r| {
             let commits = r.commits(args.commits, since).ok()?;
             Some((r.root().to_path_buf(), commits))
@@ -1079,20 +1048,9 @@ fn audit(args: AuditArgs) -> u8 {
         match history {
             Some((root, commits)) => {
                 let desc = format!("git history of {}, last {} commits", root.display(), commits.len());
-                let a = dockfix_audit::audit(&dockfix_audit::Input {
-                    dockerfile: unit.dockerfile.display().to_string(),
-                    context_in_repo: rel(&u.context, &root).unwrap_or_default(),
-                    dockerfile_in_repo: rel(&unit.dockerfile, &root),
-                    current: &current,
-                    proposed: &proposed,
-                    target: u.target.as_deref(),
-                    excluded_now: &excluded_now,
-                    excluded_proposed: &excluded_proposed,
-                    commits: Some(&commits),
-                    timings: timings.as_ref(),
-                    history: desc,
-                });
-                audits.push(a);
+                if let Some(a) = summary::audit_plan(&plan, &root, &commits, timings.as_ref(), desc) {
+                    audits.push(a);
+                }
             }
             None => {
                 let why = match &repo {
@@ -1103,7 +1061,11 @@ fn audit(args: AuditArgs) -> u8 {
                     .map(|rd| rd.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
                     .unwrap_or_default();
                 entries.sort();
-                let map = dockfix_audit::static_map(&current, u.target.as_deref(), &entries, &excluded_now);
+                let Ok(current) = dockfix_syntax::parse(&plan.outcome.source) else { continue };
+                let (ignore_now, _) = context::ignore_matchers(&unit.dockerfile, &u.context, &plan.outcome.files);
+                let map = dockfix_audit::static_map(&current, u.target.as_deref(), &entries, &|p: &str| {
+                    ignore_now.is_excluded(p)
+                });
                 statics.push((unit.dockerfile.display().to_string(), why.to_string(), map));
             }
         }

@@ -175,14 +175,32 @@ fn audit_of(p: &FilePlan, histories: &mut History) -> Option<RowAudit> {
     if commits.is_empty() {
         return None;
     }
+    let a = audit_plan(p, &root, commits, None, String::new())?;
+    Some(RowAudit {
+        commits: a.commits,
+        install_commits_now: a.current.install_commits,
+        install_commits_after: a.proposed.install_commits,
+    })
+}
+
+/// `dockfix audit` of a plan: the repository's `commits` (at `root`) replayed
+/// through the cache model of the Dockerfile as it is and as the plan leaves
+/// it, each with its `.dockerignore`. None when a side does not parse.
+pub fn audit_plan(
+    p: &FilePlan,
+    root: &std::path::Path,
+    commits: &[dockfix_history::Commit],
+    timings: Option<&std::collections::BTreeMap<String, f64>>,
+    history: String,
+) -> Option<dockfix_audit::Audit> {
     let current = dockfix_syntax::parse(&p.outcome.source).ok()?;
     let proposed = dockfix_syntax::parse(&p.outcome.fixed).ok()?;
     let rel = |x: &std::path::Path| -> Option<String> {
         let abs = x.canonicalize().ok()?;
-        Some(abs.strip_prefix(&root).ok()?.to_string_lossy().replace('\\', "/"))
+        Some(abs.strip_prefix(root).ok()?.to_string_lossy().replace('\\', "/"))
     };
     let (now, after) = crate::context::ignore_matchers(&p.service.dockerfile, &p.service.context, &p.outcome.files);
-    let a = dockfix_audit::audit(&dockfix_audit::Input {
+    Some(dockfix_audit::audit(&dockfix_audit::Input {
         dockerfile: p.path.display().to_string(),
         context_in_repo: rel(&p.service.context).unwrap_or_default(),
         dockerfile_in_repo: rel(&p.service.dockerfile),
@@ -192,14 +210,9 @@ fn audit_of(p: &FilePlan, histories: &mut History) -> Option<RowAudit> {
         excluded_now: &|x: &str| now.is_excluded(x),
         excluded_proposed: &|x: &str| after.is_excluded(x),
         commits: Some(commits),
-        timings: None,
-        history: String::new(),
-    });
-    Some(RowAudit {
-        commits: a.commits,
-        install_commits_now: a.current.install_commits,
-        install_commits_after: a.proposed.install_commits,
-    })
+        timings,
+        history,
+    }))
 }
 
 /// Context bytes before and after the plan, for a Dockerfile.
