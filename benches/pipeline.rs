@@ -37,5 +37,49 @@ fn pipeline(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, pipeline);
+/// Each pass's `check` alone on the parsed files (round one of the engine):
+/// where the pipeline's time goes.
+fn per_pass(c: &mut Criterion) {
+    use dockfix_core::fs::Overlay;
+    use dockfix_core::Context;
+    let files = inputs();
+    let contexts: Vec<_> = files.iter().map(|f| sample_context(f)).collect();
+    let docs: Vec<_> = files.iter().map(|f| dockfix_syntax::parse(f).ok()).collect();
+    let service = Service::for_dockerfile(Path::new("/ctx/Dockerfile"));
+    let options = PassOptions::default();
+    let passes = registry::all();
+    let names: Vec<&'static str> = passes.iter().map(|p| p.name()).collect();
+    let mut g = c.benchmark_group("pass");
+    g.throughput(Throughput::Elements(files.len() as u64));
+    g.sample_size(10);
+    for pass in &passes {
+        g.bench_function(pass.name(), |b| {
+            b.iter(|| {
+                for (doc, fs) in docs.iter().zip(&contexts) {
+                    let Some(doc) = doc else { continue };
+                    let overlay = Overlay::new(fs);
+                    let cx = Context {
+                        doc,
+                        service: &service,
+                        fs: &overlay,
+                        options: &options,
+                        history: None,
+                        passes: &names,
+                    };
+                    let _ = pass.check(&cx);
+                }
+            })
+        });
+    }
+    g.bench_function("parse", |b| {
+        b.iter(|| {
+            for f in &files {
+                let _ = dockfix_syntax::parse(f);
+            }
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, pipeline, per_pass);
 criterion_main!(benches);

@@ -84,6 +84,16 @@ impl MemFs {
     }
 }
 
+impl MemFs {
+    /// `path` and the files under it. Paths order component by component,
+    /// so they are one run of the map starting at `path`.
+    fn below<'s>(&'s self, path: &'s Path) -> impl Iterator<Item = (&'s PathBuf, &'s Vec<u8>)> + 's {
+        self.files
+            .range::<Path, _>((std::ops::Bound::Included(path), std::ops::Bound::Unbounded))
+            .take_while(move |(p, _)| p.starts_with(path))
+    }
+}
+
 impl Fs for MemFs {
     fn read(&self, path: &Path) -> Option<Vec<u8>> {
         self.files.get(path).cloned()
@@ -92,11 +102,11 @@ impl Fs for MemFs {
         self.files.contains_key(path)
     }
     fn is_dir(&self, path: &Path) -> bool {
-        self.files.keys().any(|p| p.starts_with(path) && p != path)
+        self.below(path).any(|(p, _)| p != path)
     }
     fn list(&self, path: &Path) -> Vec<DirEntry> {
         let mut out: BTreeMap<String, DirEntry> = BTreeMap::new();
-        for (p, content) in &self.files {
+        for (p, content) in self.below(path) {
             let Ok(rest) = p.strip_prefix(path) else { continue };
             let mut comps = rest.components();
             let Some(first) = comps.next() else { continue };
@@ -184,6 +194,27 @@ mod tests {
         let names: Vec<_> = fs.list(Path::new("/c")).into_iter().map(|e| (e.name, e.is_dir)).collect();
         assert_eq!(names, [("a.txt".to_string(), false), ("sub".to_string(), true)]);
         assert!(fs.is_dir(Path::new("/c/sub")));
+    }
+
+    #[test]
+    fn memfs_lists_only_below_a_directory() {
+        // Siblings that sort between `a` and its children byte-wise.
+        let fs = MemFs::new()
+            .with("/c/a-", "1")
+            .with("/c/a b/x", "2")
+            .with("/c/a.txt", "3")
+            .with("/c/a/x", "44")
+            .with("/c/a/y/z", "5")
+            .with("/c/b", "6")
+            .with("/ca/x", "7");
+        let names: Vec<_> = fs.list(Path::new("/c/a")).into_iter().map(|e| (e.name, e.is_dir, e.size)).collect();
+        assert_eq!(names, [("x".to_string(), false, 2), ("y".to_string(), true, 0)]);
+        assert_eq!(fs.list(Path::new("/c")).len(), 5);
+        assert_eq!(fs.list(Path::new("/c/./a/")).len(), 2);
+        assert!(fs.is_dir(Path::new("/c/a")));
+        assert!(!fs.is_dir(Path::new("/c/a.txt")));
+        assert!(!fs.is_dir(Path::new("/c/a/x")));
+        assert!(fs.list(Path::new("/c/nothing")).is_empty());
     }
 
     #[test]

@@ -187,42 +187,86 @@ pub fn expand_with(word: &str, get: &dyn Fn(&str) -> Option<String>) -> Option<S
 
 /// The state before each instruction of a stage (`states[k]` is the state
 /// before `doc.instructions[stage.body.start + k]`), and after the last.
-pub fn stage_states(doc: &Document, stage: &Stage) -> Vec<State> {
+///
+/// Computed once per document (memoized on it): every pass asks for them.
+pub fn stage_states<'d>(doc: &'d Document, stage: &Stage) -> &'d [State] {
+    let memo = doc.memo::<StatesKey>(|| StatesMemo::new(doc));
+    let Some(cell) = memo.states.get(stage.index) else { return &[] };
+    if let Some(s) = cell.get() {
+        return s;
+    }
+    // The stages this one is built on that are not computed yet, nearest
+    // first; then each from the furthest down, so none recurses (a chain
+    // of thousands of stages is fine).
+    let mut chain = vec![stage.index];
+    let mut cur = stage.index;
+    while let Some(p) = memo.parents[cur] {
+        if memo.states[p].get().is_some() {
+            break;
+        }
+        chain.push(p);
+        cur = p;
+    }
     let all = doc.stage_list();
-    let mut cache: BTreeMap<usize, State> = BTreeMap::new();
-    states_rec(doc, all, stage.index, &mut cache, 0)
+    for &i in chain.iter().rev() {
+        memo.states[i].get_or_init(|| {
+            let init = memo.parents[i].and_then(|p| memo.states[p].get()).and_then(|v| v.last().cloned());
+            states_of(doc, &all[i], &memo.globals, init)
+        });
+    }
+    memo.states[stage.index].get().map_or(&[], Vec::as_slice)
 }
 
-fn initial_state(doc: &Document, all: &[Stage], idx: usize, cache: &mut BTreeMap<usize, State>, depth: usize) -> State {
-    let stage = &all[idx];
-    // Global ARGs are in scope for FROM only; a stage re-declares them with ARG.
-    let base = stage.base.to_ascii_lowercase();
-    if depth < 16 {
-        if let Some(parent) = all[..idx].iter().rev().find(|s| s.name.as_deref() == Some(base.as_str())) {
-            if let Some(s) = cache.get(&parent.index) {
-                return s.clone();
-            }
-            let st = states_rec(doc, all, parent.index, cache, depth + 1);
-            if let Some(last) = st.last() {
-                cache.insert(parent.index, last.clone());
-                return last.clone();
+struct StatesKey;
+
+impl dockfix_syntax::MemoKey for StatesKey {
+    type Value = StatesMemo;
+    const SLOT: usize = 0;
+}
+
+struct StatesMemo {
+    /// Per stage, computed on first use.
+    states: Vec<std::sync::OnceLock<Vec<State>>>,
+    /// The stage each one is built on (`FROM <earlier stage>`).
+    parents: Vec<Option<usize>>,
+    /// Global ARGs with their defaults.
+    globals: BTreeMap<String, Option<String>>,
+}
+
+impl StatesMemo {
+    fn new(doc: &Document) -> StatesMemo {
+        let all = doc.stage_list();
+        let mut by_name: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let mut parents = Vec::with_capacity(all.len());
+        for s in all {
+            parents.push(by_name.get(s.base.to_ascii_lowercase().as_str()).copied());
+            if let Some(n) = s.name.as_deref() {
+                by_name.insert(n, s.index);
             }
         }
+        let globals = doc.instructions[doc.global_args()]
+            .iter()
+            .filter(|i| i.kind == Kind::Arg)
+            .flat_map(|i| i.pairs())
+            .collect();
+        StatesMemo { states: all.iter().map(|_| std::sync::OnceLock::new()).collect(), parents, globals }
     }
-    State { workdir: Workdir::Base(String::new()), user: None, env: BTreeMap::new(), args: BTreeMap::new() }
 }
 
-fn states_rec(
+/// The states of one stage, starting from its parent stage's last state.
+fn states_of(
     doc: &Document,
-    all: &[Stage],
-    idx: usize,
-    cache: &mut BTreeMap<usize, State>,
-    depth: usize,
+    stage: &Stage,
+    globals: &BTreeMap<String, Option<String>>,
+    init: Option<State>,
 ) -> Vec<State> {
-    let stage = &all[idx];
-    let globals: BTreeMap<String, Option<String>> =
-        doc.instructions[doc.global_args()].iter().filter(|i| i.kind == Kind::Arg).flat_map(|i| i.pairs()).collect();
-    let mut st = initial_state(doc, all, idx, cache, depth);
+    // Global ARGs are in scope for FROM only; a stage re-declares them with ARG.
+    let mut st = init.unwrap_or_else(|| State {
+        workdir: Workdir::Base(String::new()),
+        user: None,
+        env: BTreeMap::new(),
+        args: BTreeMap::new(),
+    });
     let mut out = Vec::with_capacity(stage.body.len() + 1);
     for ins in &doc.instructions[stage.body.clone()] {
         out.push(st.clone());
@@ -319,5 +363,26 @@ mod tests {
         assert_eq!(Workdir::Abs("/app/x".into()).relative_to(&Workdir::Abs("/".into())).as_deref(), Some("app/x"));
         let b = Workdir::Base(String::new());
         assert_eq!(b.join("a/b").relative_to(&b).as_deref(), Some("a/b"));
+    }
+
+    #[test]
+    fn long_stage_chains_inherit_without_recursion() {
+        // Each stage is built on the one before: the ENV of the first
+        // reaches the last, however long the chain (no depth cap, no deep
+        // recursion), and the answer does not depend on which stage was
+        // asked for first.
+        let mut src = String::from("FROM a AS s0\nENV FIRST=yes\nWORKDIR /w\n");
+        for i in 1..3000 {
+            src.push_str(&format!("FROM s{} AS s{i}\nRUN x\n", i - 1));
+        }
+        let doc = parse_str(&src).unwrap();
+        let stages = doc.stages();
+        let mid = stage_states(&doc, &stages[1500]);
+        assert_eq!(mid[0].var("FIRST"), Some("yes"));
+        let last = stage_states(&doc, &stages[2999]);
+        assert_eq!(last[0].var("FIRST"), Some("yes"));
+        assert_eq!(last[0].workdir, Workdir::Abs("/w".into()));
+        let again = parse_str(&src).unwrap();
+        assert_eq!(stage_states(&again, &again.stages()[2999]), last);
     }
 }

@@ -327,6 +327,8 @@ pub struct Document {
     pub(crate) line_starts: Vec<usize>,
     /// [`Document::stage_list`], computed once.
     pub(crate) stage_cache: StageCache,
+    /// Analyses other crates derive from the document, computed once.
+    pub(crate) memo: Memo,
 }
 
 /// Memo of a document's stages. Documents are not changed after parsing, so
@@ -348,7 +350,57 @@ impl std::fmt::Debug for StageCache {
     }
 }
 
+/// How many analyses can be memoized on a document (see [`MemoKey`]).
+pub const MEMO_SLOTS: usize = 4;
+
+/// An analysis memoized on a [`Document`] by [`Document::memo`]: each key
+/// owns one slot; the slots in use are listed here so none is shared.
+/// 0: `dockfix_core::walk` stage states; 1: `dockfix_core::runscript`
+/// parsed RUN scripts.
+pub trait MemoKey: 'static {
+    type Value: std::any::Any + Send + Sync;
+    const SLOT: usize;
+}
+
+/// The memo slots. A clone starts empty (it is only a cache); it takes no
+/// part in equality or debug output.
+#[derive(Default)]
+pub struct Memo([std::sync::OnceLock<Box<dyn std::any::Any + Send + Sync>>; MEMO_SLOTS]);
+
+impl Clone for Memo {
+    fn clone(&self) -> Memo {
+        Memo::default()
+    }
+}
+
+impl PartialEq for Memo {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Memo {}
+
+impl std::fmt::Debug for Memo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Memo")
+    }
+}
+
 impl Document {
+    /// The value of the analysis `K` for this document, computed by `init`
+    /// on first use. Documents are not changed after parsing, so a memo
+    /// never goes stale.
+    pub fn memo<K: MemoKey>(&self, init: impl FnOnce() -> K::Value) -> &K::Value {
+        const { assert!(K::SLOT < MEMO_SLOTS) };
+        let slot = &self.memo.0[K::SLOT];
+        let value = slot.get_or_init(|| Box::new(init()));
+        match value.downcast_ref::<K::Value>() {
+            Some(v) => v,
+            None => unreachable!("memo slot {} is used by two analyses", K::SLOT),
+        }
+    }
+
     pub fn source(&self) -> &[u8] {
         &self.source
     }

@@ -192,6 +192,7 @@ pub fn parse(src: &[u8]) -> Result<Document, ParseError> {
         line_ending: LineEnding::Lf,
         line_starts: all_lines.iter().map(|l| l.start).collect(),
         stage_cache: Default::default(),
+        memo: Default::default(),
     };
     if let Some(first) = all_lines.first() {
         if src[first.clone()].ends_with(b"\r\n") {

@@ -602,7 +602,7 @@ pub fn plan(cx: &Context<'_>, stage: &Stage, opts: &Options, names: &mut Names) 
         cx,
         doc,
         stage: stage.clone(),
-        states,
+        states: states.to_vec(),
         body,
         kb,
         split,

@@ -26,7 +26,7 @@ impl Chain {
         let mut before = stage.index;
         while let Some(parent) = stages[..before].iter().rev().find(|s| s.name.as_deref() == Some(base.as_str())) {
             let st = stage_states(doc, parent);
-            parts.push(parent.body.clone().zip(st).collect());
+            parts.push(parent.body.clone().zip(st.iter().cloned()).collect());
             base = parent.base.to_ascii_lowercase();
             before = parent.index;
             hops += 1;
@@ -239,7 +239,7 @@ mod tests {
         let view = View::new(&cx);
         let stages = doc.stages();
         let states = stage_states(&doc, &stages[1]);
-        let chain = Chain::new(&doc, &stages, &stages[1], &states);
+        let chain = Chain::new(&doc, &stages, &stages[1], states);
         let p = |s: &str| provider(&doc, &view, &chain, 5, &Workdir::Abs(s.into()));
         assert_eq!(p("/app/poetry.lock").unwrap().idx, 2);
         assert_eq!(p("/app/poetry.lock").unwrap().source, "poetry.lock*");

@@ -67,7 +67,7 @@ impl Pass for Lockfile {
         let mut scan = Scan { cx, view: &view, doc, reported: BTreeSet::new(), out: Vec::new() };
         for stage in &stages {
             let states = stage_states(doc, stage);
-            let chain = Chain::new(doc, &stages, stage, &states);
+            let chain = Chain::new(doc, &stages, stage, states);
             for (k, idx) in stage.body.clone().enumerate() {
                 let ins = &doc.instructions[idx];
                 let Some(state) = states.get(k) else { continue };

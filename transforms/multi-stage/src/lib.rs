@@ -181,7 +181,7 @@ pub(crate) struct Analysis<'a> {
     pub cx: &'a Context<'a>,
     pub doc: &'a Document,
     pub stage: &'a dockfix_syntax::Stage,
-    pub states: Vec<State>,
+    pub states: &'a [State],
     pub image: Image,
     /// The commands of each RUN of the stage (by instruction index).
     pub runs: Vec<Option<Result<Vec<Cmd>, String>>>,

@@ -119,7 +119,7 @@ struct StageScan<'a> {
     cx: &'a Context<'a>,
     doc: &'a Document,
     stage: &'a Stage,
-    states: Vec<State>,
+    states: &'a [State],
     python: bool,
     venvs: Vec<String>,
     sites: Vec<Site>,

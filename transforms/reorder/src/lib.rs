@@ -80,7 +80,7 @@ impl Pass for Reorder {
         let mut out = Vec::new();
         for stage in &stages {
             let states = stage_states(doc, stage);
-            let p = Planner { cx, view: &view, doc, body: stage.body.clone(), states: &states, facts: facts.clone() };
+            let p = Planner { cx, view: &view, doc, body: stage.body.clone(), states, facts: facts.clone() };
             for (k, idx) in stage.body.clone().enumerate() {
                 let ins = &doc.instructions[idx];
                 if let Some(copy) = BroadCopy::new(cx, ins, &states[k]) {
@@ -192,7 +192,7 @@ fn deps_done(
     copy: &BroadCopy,
 ) -> BTreeSet<&'static str> {
     let mut out = BTreeSet::new();
-    let mut ranges: Vec<(Range<usize>, Vec<State>)> = vec![(stage.body.start..copy_idx, p.states.to_vec())];
+    let mut ranges: Vec<(Range<usize>, &[State])> = vec![(stage.body.start..copy_idx, p.states)];
     let mut base = stage.base.to_ascii_lowercase();
     let mut hops = 0;
     while let Some(parent) = stages[..stage.index].iter().rev().find(|s| s.name.as_deref() == Some(base.as_str())) {
