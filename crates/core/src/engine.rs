@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use dockfix_syntax::{parse, Document, ParseError};
 
 use crate::fix::{apply_edits, overlaps, Applicability, Edit, Finding, Target};
-use crate::fs::{Fs, Overlay};
+use crate::fs::{Cached, Fs, Overlay};
 use crate::pass::{Context, History, Pass, PassOptions, Service};
 use crate::suppress::{suppressed_by, suppressions};
 
@@ -196,7 +196,10 @@ impl<'p> Engine<'p> {
     ) -> Result<Outcome, EngineError> {
         let doc0 = parse(source)?;
         check_valid(&doc0)?;
-        let overlay = Overlay::new(fs);
+        // The passes of every round ask the same questions of the build
+        // context: the base is asked once.
+        let cached = Cached::new(fs);
+        let overlay = Overlay::new(&cached);
         let originals: BTreeMap<PathBuf, Option<Vec<u8>>> = BTreeMap::new();
         let mut originals = originals;
         let mut text = source.to_vec();

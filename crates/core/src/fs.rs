@@ -1,9 +1,9 @@
 //! File access for passes: the real file system, an in-memory one for tests,
 //! and an overlay that shows the files as the fixes applied so far left them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::RwLock;
+use std::sync::{Mutex, RwLock};
 
 /// One directory entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,19 +105,85 @@ impl Fs for MemFs {
         self.below(path).any(|(p, _)| p != path)
     }
     fn list(&self, path: &Path) -> Vec<DirEntry> {
-        let mut out: BTreeMap<String, DirEntry> = BTreeMap::new();
-        for (p, content) in self.below(path) {
-            let Ok(rest) = p.strip_prefix(path) else { continue };
+        // One lookup per entry: after a directory, seek past its subtree
+        // (`name\0` sorts after `name/…` and before any other sibling).
+        use std::ops::Bound::{Excluded, Included, Unbounded};
+        let mut out = Vec::new();
+        let mut from: std::ops::Bound<PathBuf> = Included(path.to_path_buf());
+        while let Some((p, content)) = self.files.range((from.clone(), Unbounded)).next() {
+            let Ok(rest) = p.strip_prefix(path) else { break };
             let mut comps = rest.components();
-            let Some(first) = comps.next() else { continue };
+            let Some(first) = comps.next() else {
+                from = Excluded(p.clone());
+                continue;
+            };
             let name = first.as_os_str().to_string_lossy().into_owned();
-            let is_dir = comps.next().is_some();
-            let e = out.entry(name.clone()).or_insert(DirEntry { name, is_dir, is_symlink: false, size: 0 });
-            if !is_dir {
-                e.size = content.len() as u64;
+            if comps.next().is_some() {
+                let mut skip = name.clone();
+                skip.push('\0');
+                from = Included(path.join(skip));
+                out.push(DirEntry { name, is_dir: true, is_symlink: false, size: 0 });
+            } else {
+                from = Excluded(p.clone());
+                out.push(DirEntry { name, is_dir: false, is_symlink: false, size: content.len() as u64 });
             }
         }
-        out.into_values().collect()
+        out
+    }
+}
+
+/// A file system that asks its base once per path: the passes of one run
+/// read the same manifests and list the same directories again and again
+/// (every pass, every round), and the base does not change during a run.
+pub struct Cached<'a> {
+    base: &'a dyn Fs,
+    reads: Mutex<HashMap<PathBuf, Option<Vec<u8>>>>,
+    lists: Mutex<HashMap<PathBuf, Vec<DirEntry>>>,
+    kinds: Mutex<HashMap<PathBuf, (Option<bool>, Option<bool>)>>,
+}
+
+impl<'a> Cached<'a> {
+    pub fn new(base: &'a dyn Fs) -> Cached<'a> {
+        Cached { base, reads: Mutex::default(), lists: Mutex::default(), kinds: Mutex::default() }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Fs for Cached<'_> {
+    fn read(&self, path: &Path) -> Option<Vec<u8>> {
+        if let Some(c) = lock(&self.reads).get(path) {
+            return c.clone();
+        }
+        let c = self.base.read(path);
+        lock(&self.reads).insert(path.to_path_buf(), c.clone());
+        c
+    }
+    fn is_file(&self, path: &Path) -> bool {
+        if let Some(v) = lock(&self.kinds).get(path).and_then(|k| k.0) {
+            return v;
+        }
+        let v = self.base.is_file(path);
+        lock(&self.kinds).entry(path.to_path_buf()).or_default().0 = Some(v);
+        v
+    }
+    fn is_dir(&self, path: &Path) -> bool {
+        if let Some(v) = lock(&self.kinds).get(path).and_then(|k| k.1) {
+            return v;
+        }
+        let v = self.base.is_dir(path);
+        lock(&self.kinds).entry(path.to_path_buf()).or_default().1 = Some(v);
+        v
+    }
+    fn list(&self, path: &Path) -> Vec<DirEntry> {
+        if let Some(l) = lock(&self.lists).get(path) {
+            return l.clone();
+        }
+        let l = self.base.list(path);
+        lock(&self.lists).insert(path.to_path_buf(), l.clone());
+        l
     }
 }
 
@@ -215,6 +281,43 @@ mod tests {
         assert!(!fs.is_dir(Path::new("/c/a.txt")));
         assert!(!fs.is_dir(Path::new("/c/a/x")));
         assert!(fs.list(Path::new("/c/nothing")).is_empty());
+    }
+
+    /// Counts the calls that reach it.
+    struct Counting(MemFs, Mutex<usize>);
+
+    impl Fs for Counting {
+        fn read(&self, p: &Path) -> Option<Vec<u8>> {
+            *lock(&self.1) += 1;
+            self.0.read(p)
+        }
+        fn is_file(&self, p: &Path) -> bool {
+            *lock(&self.1) += 1;
+            self.0.is_file(p)
+        }
+        fn is_dir(&self, p: &Path) -> bool {
+            *lock(&self.1) += 1;
+            self.0.is_dir(p)
+        }
+        fn list(&self, p: &Path) -> Vec<DirEntry> {
+            *lock(&self.1) += 1;
+            self.0.list(p)
+        }
+    }
+
+    #[test]
+    fn cached_asks_the_base_once_per_question() {
+        let base = Counting(MemFs::new().with("/c/a", "x").with("/c/d/b", "y"), Mutex::new(0));
+        let c = Cached::new(&base);
+        for _ in 0..3 {
+            assert_eq!(c.read(Path::new("/c/a")).as_deref(), Some(&b"x"[..]));
+            assert_eq!(c.read(Path::new("/c/missing")), None);
+            assert!(c.is_file(Path::new("/c/a")));
+            assert!(!c.is_dir(Path::new("/c/a")));
+            assert!(c.is_dir(Path::new("/c/d")));
+            assert_eq!(c.list(Path::new("/c")).len(), 2);
+        }
+        assert_eq!(*lock(&base.1), 6);
     }
 
     #[test]

@@ -19,5 +19,5 @@ pub mod walk;
 
 pub use engine::{check_valid, Engine, EngineError, FileChange, Mode, Outcome, Reported};
 pub use fix::{apply_edits, Applicability, Edit, Finding, Fix, Target};
-pub use fs::{DirEntry, Fs, MemFs, Overlay, RealFs};
+pub use fs::{Cached, DirEntry, Fs, MemFs, Overlay, RealFs};
 pub use pass::{Context, History, Pass, PassOptions, Service};
