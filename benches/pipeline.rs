@@ -83,3 +83,8 @@ fn per_pass(c: &mut Criterion) {
 
 criterion_group!(benches, pipeline, per_pass);
 criterion_main!(benches);
+
+/// The allocator the `dockfix` binary uses (src/main.rs), so the numbers are
+/// the binary's.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
