@@ -139,8 +139,11 @@ pub struct Cached<'a> {
     base: &'a dyn Fs,
     reads: Mutex<HashMap<PathBuf, Option<Vec<u8>>>>,
     lists: Mutex<HashMap<PathBuf, Vec<DirEntry>>>,
-    kinds: Mutex<HashMap<PathBuf, (Option<bool>, Option<bool>)>>,
+    kinds: Mutex<HashMap<PathBuf, Kinds>>,
 }
+
+/// `(is_file, is_dir)` of a path, each known once asked.
+type Kinds = (Option<bool>, Option<bool>);
 
 impl<'a> Cached<'a> {
     pub fn new(base: &'a dyn Fs) -> Cached<'a> {
