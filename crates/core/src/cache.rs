@@ -167,7 +167,7 @@ pub fn source_reads(pattern: &str, path: &str) -> bool {
     if pattern.is_empty() {
         return true;
     }
-    if path == pattern || path.starts_with(&format!("{pattern}/")) {
+    if path == pattern || crate::walk::starts_with_dir(path, pattern) {
         return true;
     }
     if pattern.contains(['*', '?', '[']) {

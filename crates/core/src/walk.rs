@@ -57,15 +57,24 @@ impl Workdir {
 }
 
 fn is_under(a: &str, b: &str) -> bool {
-    b == "/" || a == b || a.starts_with(&format!("{b}/"))
+    b == "/" || a == b || starts_with_dir(a, b)
 }
 
 fn is_under_rel(a: &str, b: &str) -> bool {
-    b.is_empty() || a == b || a.starts_with(&format!("{b}/"))
+    b.is_empty() || a == b || starts_with_dir(a, b)
+}
+
+/// `path` is `dir/…` (what `path.starts_with(&format!("{dir}/"))` says,
+/// without building the string).
+pub fn starts_with_dir(path: &str, dir: &str) -> bool {
+    path.len() > dir.len() && path.as_bytes()[dir.len()] == b'/' && path.starts_with(dir)
 }
 
 /// Normalizes an absolute path: collapses `//`, `.` and `..`.
 pub fn normalize(path: &str) -> String {
+    if is_normal(path) {
+        return path.to_string();
+    }
     let mut parts: Vec<&str> = Vec::new();
     for p in path.split('/') {
         match p {
@@ -77,6 +86,29 @@ pub fn normalize(path: &str) -> String {
         }
     }
     format!("/{}", parts.join("/"))
+}
+
+/// `path` is what [`normalize`] makes of it already.
+fn is_normal(path: &str) -> bool {
+    path == "/"
+        || (path.len() > 1
+            && path.starts_with('/')
+            && path[1..].split('/').all(|s| !s.is_empty() && s != "." && s != ".."))
+}
+
+/// `a` is `b` or lies under it, both read as [`normalize`] reads them
+/// (without allocating when neither has a `..`).
+pub fn is_within_path(a: &str, b: &str) -> bool {
+    if a.contains("..") || b.contains("..") {
+        let (a, b) = (normalize(a), normalize(b));
+        return b == "/" || a == b || a.strip_prefix(b.as_str()).is_some_and(|r| r.starts_with('/'));
+    }
+    let mut ia = segments(a);
+    segments(b).all(|sb| ia.next() == Some(sb))
+}
+
+fn segments(p: &str) -> impl Iterator<Item = &str> {
+    p.split('/').filter(|s| !s.is_empty() && *s != ".")
 }
 
 fn normalize_rel(path: &str) -> String {
@@ -384,5 +416,47 @@ mod tests {
         assert_eq!(last[0].workdir, Workdir::Abs("/w".into()));
         let again = parse_str(&src).unwrap();
         assert_eq!(stage_states(&again, &again.stages()[2999]), last);
+    }
+
+    #[test]
+    fn normalize_and_within_agree_with_their_definitions() {
+        // Every path of up to three segments over a small alphabet.
+        let segs = ["", ".", "..", "a", "b", "ab"];
+        let mut paths = vec![String::new()];
+        for _ in 0..3 {
+            let mut next = Vec::new();
+            for p in &paths {
+                for s in segs {
+                    next.push(format!("{p}/{s}"));
+                    next.push(format!("{p}{s}"));
+                }
+            }
+            paths.extend(next);
+            paths.sort();
+            paths.dedup();
+        }
+        let slow = |p: &str| {
+            let mut parts: Vec<&str> = Vec::new();
+            for s in p.split('/') {
+                match s {
+                    "" | "." => {}
+                    ".." => {
+                        parts.pop();
+                    }
+                    s => parts.push(s),
+                }
+            }
+            format!("/{}", parts.join("/"))
+        };
+        for p in &paths {
+            assert_eq!(normalize(p), slow(p), "{p:?}");
+        }
+        for a in paths.iter().step_by(3) {
+            for b in paths.iter().step_by(5) {
+                let (na, nb) = (slow(a), slow(b));
+                let expected = nb == "/" || na == nb || na.starts_with(&format!("{nb}/"));
+                assert_eq!(is_within_path(a, b), expected, "{a:?} within {b:?}");
+            }
+        }
     }
 }

@@ -155,7 +155,7 @@ impl Comparison {
 
 fn under(path: &str, dir: &str) -> bool {
     let dir = dir.trim_end_matches('/');
-    dir.is_empty() || path == dir || path.starts_with(&format!("{dir}/"))
+    dir.is_empty() || path == dir || dockfix_core::walk::starts_with_dir(path, dir)
 }
 
 fn describe(e: Option<&Entry>) -> String {

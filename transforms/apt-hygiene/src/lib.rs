@@ -548,7 +548,7 @@ impl<'c, 'd> Analysis<'c, 'd> {
         if hits.is_empty() {
             return Ok(());
         }
-        if hits.iter().any(|s| p == *s || p.starts_with(&format!("{s}/"))) {
+        if hits.iter().any(|s| p == *s || dockfix_core::walk::starts_with_dir(&p, s)) {
             return Err(format!("writes to {p}, where apt reads its configuration"));
         }
         // `p` is above apt's files: what lands there from each source?
@@ -963,7 +963,7 @@ const INERT_PROGRAMS: &[&str] = &[
 
 /// True when one path is within the other.
 fn overlaps(a: &str, b: &str) -> bool {
-    let within = |x: &str, y: &str| y == "/" || x == y || x.starts_with(&format!("{y}/"));
+    let within = |x: &str, y: &str| y == "/" || x == y || dockfix_core::walk::starts_with_dir(x, y);
     within(a, b) || within(b, a)
 }
 
@@ -975,7 +975,7 @@ fn lists_mounted(ins: &Instruction, state: &State) -> bool {
             Some(("target" | "dst" | "destination", t)) => {
                 let t = state.expand(t).unwrap_or_else(|| t.to_string());
                 let t = normalize(&t);
-                t == "/" || LISTS == t || LISTS.starts_with(&format!("{t}/"))
+                t == "/" || LISTS == t || dockfix_core::walk::starts_with_dir(LISTS, &t)
             }
             _ => false,
         })

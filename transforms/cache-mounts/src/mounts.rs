@@ -61,8 +61,7 @@ fn split_csv(s: &str) -> Vec<String> {
 
 /// `a` is `b` or inside it.
 pub fn within(a: &str, b: &str) -> bool {
-    let (a, b) = (normalize(a), normalize(b));
-    b == "/" || a == b || a.starts_with(&format!("{b}/"))
+    dockfix_core::walk::is_within_path(a, b)
 }
 
 /// What deleting `path` (maybe ending in a glob) does to the mount at `target`.

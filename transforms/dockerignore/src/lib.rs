@@ -799,8 +799,9 @@ impl<'a> Analysis<'a> {
         }
         for n in 0..t.nodes.len() {
             if !t.nodes[n].is_dir && keep(n) && is_weights(n) && t.nodes[n].size >= WEIGHTS_MIN {
-                let inside =
-                    picked.iter().any(|&p| t.nodes[n].path.starts_with(&format!("{}/", t.nodes[p].path)) || p == n);
+                let inside = picked
+                    .iter()
+                    .any(|&p| dockfix_core::walk::starts_with_dir(&t.nodes[n].path, &t.nodes[p].path) || p == n);
                 if !inside {
                     picked.push(n);
                 }

@@ -266,7 +266,7 @@ fn js_build_writes(cmd: &Cmd, pkg: &str, name: &str, files: &Files<'_>) -> bool 
     let mentions = |n: &str| {
         tokens.iter().enumerate().any(|(k, t)| {
             let t = t.trim_start_matches("./");
-            t.starts_with(&format!("{n}/"))
+            dockfix_core::walk::starts_with_dir(t, n)
                 || (t.trim_end_matches('/') == n && k > 0 && out_flags.contains(&tokens[k - 1]))
         })
     };

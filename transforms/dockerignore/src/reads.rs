@@ -61,7 +61,7 @@ impl Source {
 
     /// The source reads something below `p` (by name or by a glob under it).
     pub fn reads_below(&self, p: &str) -> bool {
-        !self.is_root() && self.path.starts_with(&format!("{p}/"))
+        !self.is_root() && dockfix_core::walk::starts_with_dir(&self.path, p)
     }
 
     /// The source reads a directory above `p`: `p` lands where it copies to.
@@ -74,7 +74,7 @@ impl Source {
         } else {
             match &self.glob {
                 Some(g) => ancestors(p).any(|a| g.patterns().iter().any(|pat| pat.matches(a))),
-                None => p.starts_with(&format!("{}/", self.path)),
+                None => dockfix_core::walk::starts_with_dir(p, &self.path),
             }
         };
         if !covered {
