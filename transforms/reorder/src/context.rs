@@ -209,7 +209,7 @@ impl Scope<'_> {
 
     /// True when the source copy provides `f`.
     pub fn within_copy(&self, f: &str) -> bool {
-        self.copy_dir.is_empty() || f == self.copy_dir || dockfix_core::walk::starts_with_dir(f, &self.copy_dir)
+        self.copy_dir.is_empty() || f == self.copy_dir || dockfix_core::walk::starts_with_dir(f, self.copy_dir)
     }
 }
 
