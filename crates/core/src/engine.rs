@@ -211,7 +211,8 @@ impl<'p> Engine<'p> {
         let mut rejected: BTreeSet<(&'static str, String)> = BTreeSet::new();
         let mut converged = false;
         let mut rounds = 0;
-        let mut doc = doc0.clone();
+        // The document of the current round: the original until a fix applies.
+        let mut rewritten: Option<Document> = None;
         let mut used_sups: BTreeSet<usize> = BTreeSet::new();
         // The last round each reported finding was found in: a finding
         // whose fix lost to an overlapping one and that the next round no
@@ -224,7 +225,8 @@ impl<'p> Engine<'p> {
         for round in 0..self.max_rounds {
             rounds = round + 1;
             last_round = round;
-            let cx = Context { doc: &doc, service, fs: &overlay, options, history, passes: &pass_names };
+            let doc = rewritten.as_ref().unwrap_or(&doc0);
+            let cx = Context { doc, service, fs: &overlay, options, history, passes: &pass_names };
             let mut used_now = BTreeSet::new();
             let findings = self.collect(&cx, &mut dropped, &mut used_now);
             if round == 0 {
@@ -403,7 +405,7 @@ impl<'p> Engine<'p> {
             }
             hist.push(round_edits);
             text = new_text;
-            doc = new_doc;
+            rewritten = Some(new_doc);
         }
 
         let files = overlay

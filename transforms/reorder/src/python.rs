@@ -774,7 +774,8 @@ pub fn old_poetry_pin(text: &str) -> bool {
         let mut parts = version.split('.').filter_map(|s| s.parse::<u32>().ok());
         matches!((parts.next(), parts.next()), (Some(0), _) | (Some(1), Some(0..=1)))
     };
-    text.lines().map(str::to_ascii_lowercase).any(|l| {
+    let mentions_poetry = |l: &&str| l.as_bytes().windows(6).any(|w| w.eq_ignore_ascii_case(b"poetry"));
+    text.lines().filter(mentions_poetry).map(str::to_ascii_lowercase).any(|l| {
         let mut hits = Vec::new();
         for key in ["poetry_version", "poetry==", "poetry@"] {
             if let Some(p) = l.find(key) {
