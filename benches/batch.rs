@@ -54,3 +54,7 @@ fn main() {
     }
     println!("batch: {n} services in {best:.3} s (best of 5) = {:.0} files/s", n as f64 / best);
 }
+
+/// The allocator the `dockfix` binary uses (src/main.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
