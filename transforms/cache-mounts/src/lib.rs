@@ -428,6 +428,7 @@ fn cross_checks(cx: &Context<'_>, infos: &[StageInfo], runs: &mut [Run<'_>]) {
             if u.refusal.is_some() {
                 continue;
             }
+            let compiles = u.needs.iter().any(|n| n.label == "go-build");
             // Already mounted by the user: nothing to add.
             u.needs.retain(|n| {
                 !existing.iter().any(|m| {
@@ -471,8 +472,24 @@ fn cross_checks(cx: &Context<'_>, infos: &[StageInfo], runs: &mut [Run<'_>]) {
                         "the step at line {line} works offline from what this one downloads: with a cache mount the download would not be in the image, and that step fails whenever the cache is empty (pruned, or another builder)"
                     )
                 };
-                *u = std::mem::take(u).refused(why);
-                continue;
+                // Go's build cache holds compiled packages, nothing a step
+                // reads offline: it is mounted all the same.
+                if compiles {
+                    let before = u.needs.len();
+                    u.needs.retain(|n| n.label == "go-build");
+                    if u.needs.is_empty() {
+                        // The build cache is mounted already.
+                        u.edits.clear();
+                        u.added.clear();
+                        continue;
+                    }
+                    if u.needs.len() < before {
+                        u.notes.push(format!("no mount for the module cache: {why}"));
+                    }
+                } else {
+                    *u = std::mem::take(u).refused(why);
+                    continue;
+                }
             }
             let mut why: Option<String> = None;
             'needs: for n in &u.needs {
@@ -908,7 +925,14 @@ fn fix_finding(cx: &Context<'_>, info: &StageInfo, run: &Run<'_>) -> Option<Find
     }
     let only_lists = uses.iter().all(|u| u.needs.iter().all(|n| n.label == "apt-lists"));
     let compiles = uses.iter().flat_map(|u| u.needs.iter()).any(|n| n.label == "go-build");
-    let message = if compiles {
+    let compiles_only = compiles && uses.iter().flat_map(|u| u.needs.iter()).all(|n| n.label == "go-build");
+    let message = if compiles_only {
+        format!(
+            "{} compile{} every package again whenever this step re-runs",
+            join_and(&labels),
+            if labels.len() == 1 { "s" } else { "" }
+        )
+    } else if compiles {
         format!(
             "{} download{} and compile{} everything again whenever this step re-runs",
             join_and(&labels),
@@ -999,7 +1023,9 @@ fn fix_finding(cx: &Context<'_>, info: &StageInfo, run: &Run<'_>) -> Option<Find
         why.push_str(&format!(" No mount for `{}`: {}.", u.label, u.refusal.as_deref().unwrap_or("")));
     }
     let metadata_only = uses.iter().all(|u| u.manager == "zypper");
-    let gain = if compiles {
+    let gain = if compiles_only {
+        "A change recompiles only the packages that changed; Go's build cache persists across builds.".to_string()
+    } else if compiles {
         "A change re-downloads only the modules that changed and recompiles only the packages that changed; the Go caches persist across builds.".to_string()
     } else if metadata_only {
         "Repository metadata is fetched only when it changed; the zypper cache persists across builds.".to_string()
