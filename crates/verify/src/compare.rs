@@ -241,6 +241,10 @@ pub fn compare(orig: &Facts, new: &Facts, ignore: &GlobSet, expected: &Expected)
             _ if expected.rewritten_names.contains(name) && !matches!(x.or(y).map(|e| e.kind), Some(Kind::Dir)) => {
                 Some("a file dockfix rewrote, copied into the image by the build".to_string())
             }
+            _ if installer_record(p) => Some(
+                "pip's record of how the package was installed (asked for by name or pulled in as a dependency); the package's files are compared on their own"
+                    .to_string(),
+            ),
             (None, Some(e)) if e.kind == Kind::Dir && expected.mount_points.iter().any(|m| under(m, p)) => {
                 Some("mount point of a cache mount the rewrite added (left empty in the image)".to_string())
             }
@@ -266,6 +270,16 @@ pub fn compare(orig: &Facts, new: &Facts, ignore: &GlobSet, expected: &Expected)
         });
     }
     out
+}
+
+/// Bookkeeping files an installer writes next to a Python package
+/// (`*.dist-info/REQUESTED`, `RECORD`, `INSTALLER`, `direct_url.json`): they
+/// differ when the same package is installed from a lock file instead of by
+/// name, without changing what the image runs.
+fn installer_record(p: &str) -> bool {
+    let mut parts = p.rsplit('/');
+    let (Some(name), Some(dir)) = (parts.next(), parts.next()) else { return false };
+    dir.ends_with(".dist-info") && matches!(name, "REQUESTED" | "RECORD" | "INSTALLER" | "direct_url.json")
 }
 
 /// True if image path `p` is a context file the new `.dockerignore` keeps
@@ -348,6 +362,28 @@ mod tests {
         assert!(compare(&a, &b, &default_ignore(), &exp).equivalent());
         let b = facts(&[("/app/main.py", file(1)), ("/srv", dir)]);
         assert!(!compare(&a, &b, &default_ignore(), &exp).equivalent());
+    }
+
+    #[test]
+    fn pip_install_records_are_expected_and_package_files_are_not() {
+        let site = "/usr/local/lib/python3.12/site-packages";
+        let a = facts(&[
+            (&format!("{site}/flask-3.0.3.dist-info/REQUESTED"), file(0)),
+            (&format!("{site}/flask-3.0.3.dist-info/RECORD"), file(1)),
+            (&format!("{site}/flask/app.py"), file(5)),
+        ]);
+        let b = facts(&[
+            (&format!("{site}/flask-3.0.3.dist-info/RECORD"), file(2)),
+            (&format!("{site}/flask-3.0.3.dist-info/direct_url.json"), file(3)),
+            (&format!("{site}/flask/app.py"), file(6)),
+        ]);
+        let c = compare(&a, &b, &default_ignore(), &Expected::default());
+        let unexpected: Vec<_> = c.unexpected().map(|d| d.what.as_str()).collect();
+        assert_eq!(unexpected, [format!("file {site}/flask/app.py").as_str()]);
+        assert_eq!(c.differences.len(), 4);
+        // Only in a dist-info directory.
+        assert!(!installer_record("/app/RECORD"));
+        assert!(!installer_record("/x.dist-info/METADATA"));
     }
 
     #[test]
