@@ -199,3 +199,55 @@ fn the_cache_model_agrees_with_buildkit() {
         }
     }
 }
+
+/// The one-line-edit rebuilds get tags of their own: rebuilding under the
+/// first tag would leave the first images behind untagged (dangling) after
+/// the tags are removed.
+#[test]
+fn verify_leaves_no_image_behind() {
+    let Some(docker) = engine() else { return };
+    let d = service_dir();
+    let original = std::fs::read(d.path().join("Dockerfile")).unwrap();
+    let rewritten = String::from_utf8(original.clone())
+        .unwrap()
+        .replace("RUN pip install", "RUN --mount=type=cache,target=/root/.cache/pip pip install");
+    let input = Input {
+        service: dockfix_core::Service::for_dockerfile(d.path().join("Dockerfile")),
+        original,
+        rewritten: rewritten.into_bytes(),
+        other_files: Vec::new(),
+        applied_passes: vec!["cache-mounts".into()],
+    };
+    let exists =
+        |tag: &str| Command::new(&docker.bin).args(["image", "inspect", tag]).output().unwrap().status.success();
+    let id = |tag: &str| {
+        let o = Command::new(&docker.bin).args(["image", "inspect", "--format", "{{.Id}}", tag]).output().unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    // Kept: every image verify built still has a tag.
+    let kept = dockfix_verify::verify(&docker, &input, &Options { keep: true, ..Options::default() }, &mut |_, _| {})
+        .expect("verify runs");
+    assert!(kept.edit.is_some(), "{}", dockfix_verify::render_text(&kept));
+    let tags = [
+        kept.original.tag.clone(),
+        kept.rewritten.tag.clone(),
+        format!("{}-edited", kept.original.tag),
+        format!("{}-edited", kept.rewritten.tag),
+    ];
+    for t in &tags {
+        assert!(exists(t), "{t} is tagged");
+    }
+    assert_ne!(id(&tags[0]), id(&tags[2]), "the edited build is another image");
+    let _ = Command::new(&docker.bin).arg("rmi").arg("-f").args(&tags).output();
+    // Not kept: all of them are gone.
+    let run = dockfix_verify::verify(&docker, &input, &Options::default(), &mut |_, _| {}).expect("verify runs");
+    assert!(run.edit.is_some());
+    for t in [
+        run.original.tag.clone(),
+        run.rewritten.tag.clone(),
+        format!("{}-edited", run.original.tag),
+        format!("{}-edited", run.rewritten.tag),
+    ] {
+        assert!(!exists(&t), "{t} was removed");
+    }
+}

@@ -346,6 +346,7 @@ pub fn verify(
         comparison: None,
         edit: None,
     };
+    let mut edited_tags: Vec<String> = Vec::new();
     if let (Some(Some(a)), Some(Some(b))) = (facts.first(), facts.get(1)) {
         let doc = dockfix_syntax::parse(&input.original).map_err(|e| e.to_string())?;
         let new_doc = dockfix_syntax::parse(&input.rewritten).map_err(|e| e.to_string())?;
@@ -384,7 +385,12 @@ pub fn verify(
                     content.extend_from_slice(line.as_bytes());
                     std::fs::write(&path, content).map_err(|e| e.to_string())?;
                     let label = if i == 0 { "original, edited" } else { "rewritten, edited" };
-                    let b = docker.build(df, ctx, tag, target, &svc.build_args, false, &mut |l| progress(label, l))?;
+                    // A tag of its own: rebuilding under the first tag would
+                    // leave the first image behind untagged.
+                    let edited = format!("{tag}-edited");
+                    let b =
+                        docker.build(df, ctx, &edited, target, &svc.build_args, false, &mut |l| progress(label, l))?;
+                    edited_tags.push(edited);
                     if i == 0 {
                         edit.original_rerun = steps(&b.log);
                         edit.original_seconds = b.seconds;
@@ -398,7 +404,9 @@ pub fn verify(
         }
     }
     if !opts.keep {
-        docker.remove(&[&report.original.tag, &report.rewritten.tag]);
+        let mut tags = vec![report.original.tag.as_str(), report.rewritten.tag.as_str()];
+        tags.extend(edited_tags.iter().map(String::as_str));
+        docker.remove(&tags);
     }
     Ok(report)
 }
