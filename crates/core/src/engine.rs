@@ -383,7 +383,7 @@ impl<'p> Engine<'p> {
             }
             for (p, edits) in per_file {
                 let before = overlay.read(&p);
-                originals.entry(p.clone()).or_insert_with(|| fs.read(&p));
+                originals.entry(p.clone()).or_insert_with(|| cached.read(&p));
                 let base = before.unwrap_or_default();
                 match apply_edits(&base, &edits) {
                     Some(after) => overlay.set(&p, after),

@@ -139,15 +139,19 @@ pub struct Cached<'a> {
     base: &'a dyn Fs,
     reads: Mutex<HashMap<PathBuf, Option<Vec<u8>>>>,
     lists: Mutex<HashMap<PathBuf, Vec<DirEntry>>>,
-    kinds: Mutex<HashMap<PathBuf, Kinds>>,
+    files: Mutex<HashMap<PathBuf, bool>>,
+    dirs: Mutex<HashMap<PathBuf, bool>>,
 }
-
-/// `(is_file, is_dir)` of a path, each known once asked.
-type Kinds = (Option<bool>, Option<bool>);
 
 impl<'a> Cached<'a> {
     pub fn new(base: &'a dyn Fs) -> Cached<'a> {
-        Cached { base, reads: Mutex::default(), lists: Mutex::default(), kinds: Mutex::default() }
+        Cached {
+            base,
+            reads: Mutex::default(),
+            lists: Mutex::default(),
+            files: Mutex::default(),
+            dirs: Mutex::default(),
+        }
     }
 }
 
@@ -155,38 +159,28 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The answer remembered for `path`, else `ask`'s, remembered.
+fn remembered<V: Clone>(memo: &Mutex<HashMap<PathBuf, V>>, path: &Path, ask: impl FnOnce() -> V) -> V {
+    if let Some(v) = lock(memo).get(path) {
+        return v.clone();
+    }
+    let v = ask();
+    lock(memo).insert(path.to_path_buf(), v.clone());
+    v
+}
+
 impl Fs for Cached<'_> {
     fn read(&self, path: &Path) -> Option<Vec<u8>> {
-        if let Some(c) = lock(&self.reads).get(path) {
-            return c.clone();
-        }
-        let c = self.base.read(path);
-        lock(&self.reads).insert(path.to_path_buf(), c.clone());
-        c
+        remembered(&self.reads, path, || self.base.read(path))
     }
     fn is_file(&self, path: &Path) -> bool {
-        if let Some(v) = lock(&self.kinds).get(path).and_then(|k| k.0) {
-            return v;
-        }
-        let v = self.base.is_file(path);
-        lock(&self.kinds).entry(path.to_path_buf()).or_default().0 = Some(v);
-        v
+        remembered(&self.files, path, || self.base.is_file(path))
     }
     fn is_dir(&self, path: &Path) -> bool {
-        if let Some(v) = lock(&self.kinds).get(path).and_then(|k| k.1) {
-            return v;
-        }
-        let v = self.base.is_dir(path);
-        lock(&self.kinds).entry(path.to_path_buf()).or_default().1 = Some(v);
-        v
+        remembered(&self.dirs, path, || self.base.is_dir(path))
     }
     fn list(&self, path: &Path) -> Vec<DirEntry> {
-        if let Some(l) = lock(&self.lists).get(path) {
-            return l.clone();
-        }
-        let l = self.base.list(path);
-        lock(&self.lists).insert(path.to_path_buf(), l.clone());
-        l
+        remembered(&self.lists, path, || self.base.list(path))
     }
 }
 
