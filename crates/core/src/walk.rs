@@ -100,8 +100,7 @@ fn is_normal(path: &str) -> bool {
 /// (without allocating when neither has a `..`).
 pub fn is_within_path(a: &str, b: &str) -> bool {
     if a.contains("..") || b.contains("..") {
-        let (a, b) = (normalize(a), normalize(b));
-        return b == "/" || a == b || a.strip_prefix(b.as_str()).is_some_and(|r| r.starts_with('/'));
+        return is_under(&normalize(a), &normalize(b));
     }
     let mut ia = segments(a);
     segments(b).all(|sb| ia.next() == Some(sb))
