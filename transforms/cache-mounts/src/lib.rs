@@ -428,7 +428,7 @@ fn cross_checks(cx: &Context<'_>, infos: &[StageInfo], runs: &mut [Run<'_>]) {
             if u.refusal.is_some() {
                 continue;
             }
-            let compiles = u.needs.iter().any(|n| n.label == "go-build");
+            let compiles = u.needs.iter().any(Need::compiled_only);
             // Already mounted by the user: nothing to add.
             u.needs.retain(|n| {
                 !existing.iter().any(|m| {
@@ -476,7 +476,7 @@ fn cross_checks(cx: &Context<'_>, infos: &[StageInfo], runs: &mut [Run<'_>]) {
                 // reads offline: it is mounted all the same.
                 if compiles {
                     let before = u.needs.len();
-                    u.needs.retain(|n| n.label == "go-build");
+                    u.needs.retain(Need::compiled_only);
                     if u.needs.is_empty() {
                         // The build cache is mounted already.
                         u.edits.clear();
@@ -924,8 +924,8 @@ fn fix_finding(cx: &Context<'_>, info: &StageInfo, run: &Run<'_>) -> Option<Find
         }
     }
     let only_lists = uses.iter().all(|u| u.needs.iter().all(|n| n.label == "apt-lists"));
-    let compiles = uses.iter().flat_map(|u| u.needs.iter()).any(|n| n.label == "go-build");
-    let compiles_only = compiles && uses.iter().flat_map(|u| u.needs.iter()).all(|n| n.label == "go-build");
+    let compiles = uses.iter().flat_map(|u| u.needs.iter()).any(Need::compiled_only);
+    let compiles_only = compiles && uses.iter().flat_map(|u| u.needs.iter()).all(Need::compiled_only);
     let message = if compiles_only {
         format!(
             "{} compile{} every package again whenever this step re-runs",

@@ -27,6 +27,14 @@ pub struct Need {
     pub id: Option<String>,
 }
 
+impl Need {
+    /// A cache of compiled output only (Go's build cache): nothing a step
+    /// reads offline, and no download in it.
+    pub fn compiled_only(&self) -> bool {
+        self.label == "go-build"
+    }
+}
+
 /// One package manager run in a RUN.
 #[derive(Debug, Clone, Default)]
 pub struct Use {
