@@ -325,29 +325,9 @@ pub struct Document {
     pub bom: bool,
     pub line_ending: LineEnding,
     pub(crate) line_starts: Vec<usize>,
-    /// [`Document::stage_list`], computed once.
-    pub(crate) stage_cache: StageCache,
-    /// Analyses other crates derive from the document, computed once.
+    /// [`Document::stage_list`] and the analyses other crates derive from
+    /// the document, computed once.
     pub(crate) memo: Memo,
-}
-
-/// Memo of a document's stages. Documents are not changed after parsing, so
-/// it never goes stale; it takes no part in equality or debug output.
-#[derive(Clone, Default)]
-pub struct StageCache(std::sync::OnceLock<Vec<Stage>>);
-
-impl PartialEq for StageCache {
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl Eq for StageCache {}
-
-impl std::fmt::Debug for StageCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("StageCache")
-    }
 }
 
 /// How many analyses can be memoized on a document (see [`MemoKey`]).
@@ -362,10 +342,15 @@ pub trait MemoKey: 'static {
     const SLOT: usize;
 }
 
-/// The memo slots. A clone starts empty (it is only a cache); it takes no
-/// part in equality or debug output.
+/// What is computed once per document: its stages and the [`MemoKey`]
+/// slots. Documents are not changed after parsing, so a memo never goes
+/// stale. A clone starts empty (it is only a cache); it takes no part in
+/// equality or debug output.
 #[derive(Default)]
-pub struct Memo([std::sync::OnceLock<Box<dyn std::any::Any + Send + Sync>>; MEMO_SLOTS]);
+pub struct Memo {
+    stages: std::sync::OnceLock<Vec<Stage>>,
+    slots: [std::sync::OnceLock<Box<dyn std::any::Any + Send + Sync>>; MEMO_SLOTS],
+}
 
 impl Clone for Memo {
     fn clone(&self) -> Memo {
@@ -393,7 +378,7 @@ impl Document {
     /// never goes stale.
     pub fn memo<K: MemoKey>(&self, init: impl FnOnce() -> K::Value) -> &K::Value {
         const { assert!(K::SLOT < MEMO_SLOTS) };
-        let slot = &self.memo.0[K::SLOT];
+        let slot = &self.memo.slots[K::SLOT];
         let value = slot.get_or_init(|| Box::new(init()));
         match value.downcast_ref::<K::Value>() {
             Some(v) => v,
@@ -462,7 +447,7 @@ impl Document {
     /// The build stages, borrowed: computed on first use, then free. Prefer
     /// this in loops (one call per stage or per instruction).
     pub fn stage_list(&self) -> &[Stage] {
-        self.stage_cache.0.get_or_init(|| self.compute_stages())
+        self.memo.stages.get_or_init(|| self.compute_stages())
     }
 
     fn compute_stages(&self) -> Vec<Stage> {

@@ -191,7 +191,6 @@ pub fn parse(src: &[u8]) -> Result<Document, ParseError> {
         bom: src.starts_with(BOM),
         line_ending: LineEnding::Lf,
         line_starts: all_lines.iter().map(|l| l.start).collect(),
-        stage_cache: Default::default(),
         memo: Default::default(),
     };
     if let Some(first) = all_lines.first() {
